@@ -1,0 +1,1 @@
+"""Bundled assets: the two selfie models, default backgrounds and the demo clip."""
