@@ -1,0 +1,78 @@
+"""The compositor: one camera frame and the latest mask -> the frame we publish.
+
+It owns the refiner (temporal state) and the open background, and applies the
+effect the current :class:`~vcam.config.Config` selects.  A config change
+swaps in a new background only when the background itself changed.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+
+from vcam.backgrounds import Background, load_background
+from vcam.config import Config, Effect
+from vcam.effects import EffectParams, apply_effect
+from vcam.refine import Refiner
+
+log = logging.getLogger(__name__)
+
+
+class Compositor:
+    """``compose(frame, confidence)`` -> BGR frame; not thread-safe (one thread uses it)."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self.refiner = Refiner(cfg.refine)
+        self._background: Background = load_background(cfg.background)
+        self._failed: set[tuple[Effect, str]] = set()
+
+    @property
+    def background(self) -> Background:
+        return self._background
+
+    def configure(self, cfg: Config) -> None:
+        """Take a new configuration from the next frame on."""
+        old, self.cfg = self.cfg, cfg
+        if cfg.refine != old.refine:
+            self.refiner = Refiner(cfg.refine)
+        if cfg.background != old.background:
+            new = load_background(cfg.background)
+            self._background.close()
+            self._background = new
+
+    def alpha(self, frame: np.ndarray, confidence: np.ndarray) -> np.ndarray:
+        """The refined frame-size alpha for ``frame``."""
+        return self.refiner.refine(confidence, frame)
+
+    def compose(self, frame: np.ndarray, confidence: np.ndarray | None) -> np.ndarray:
+        """The published frame.  With no mask yet, the frame passes through."""
+        cfg = self.cfg
+        if cfg.effect is Effect.NONE or confidence is None:
+            out = frame.copy()
+        else:
+            alpha = self.alpha(frame, confidence)
+            h, w = frame.shape[:2]
+            params = EffectParams(
+                background=self._background.frame(w, h) if cfg.effect is Effect.REPLACE else None,
+                blur=cfg.blur,
+                key_colour=cfg.key_colour,
+            )
+            try:
+                out = apply_effect(cfg.effect, frame, alpha, params)
+            except Exception as e:
+                # One bad frame or background must not stop the stream: pass the frame
+                # through and say so once per distinct failure.
+                key = (cfg.effect, type(e).__name__)
+                if key not in self._failed:
+                    self._failed.add(key)
+                    log.error("effect %s failed (%s); passing frames through", cfg.effect, e)
+                out = frame.copy()
+        if cfg.mirror:
+            cv2.flip(out, 1, dst=out)
+        return out
+
+    def close(self) -> None:
+        self._background.close()

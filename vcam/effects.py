@@ -1,0 +1,124 @@
+"""The effects: pure functions of (frame, alpha, params) -> frame.
+
+``frame`` is HxWx3 uint8 BGR, ``alpha`` HxW uint8 (255 = person, soft at the
+edges); neither is modified.  The result is a new HxWx3 uint8 BGR array.  The
+registry :data:`EFFECTS` is keyed by :class:`vcam.config.Effect`, the names the
+CLI, config.toml and the tray share.
+
+Everything runs in uint8 or on a shrunken copy: float blending and a
+full-resolution large Gaussian each cost more than the whole model at 1080p.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from vcam.config import Colour, Effect
+
+
+@dataclass(frozen=True)
+class EffectParams:
+    """What an effect may need besides the frame and its alpha."""
+
+    background: np.ndarray | None = None
+    """HxWx3 BGR background at the frame's size, for ``replace``."""
+    blur: int = 12
+    key_colour: Colour = (0, 255, 0)
+
+
+def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``fg*alpha + bg*(1-alpha)`` in uint8, alpha 0..255 (HxW)."""
+    a3 = cv2.merge((alpha, alpha, alpha))
+    out = cv2.multiply(fg, a3, scale=1 / 255)
+    cv2.bitwise_not(a3, dst=a3)  # 255 - alpha for uint8
+    return cv2.add(out, cv2.multiply(bg, a3, scale=1 / 255), dst=out)
+
+
+BLUR_WORK_WIDTH = 320
+"""The width the background is blurred at; upscaling a blur loses nothing visible."""
+
+
+def blurred_background(frame: np.ndarray, alpha: np.ndarray, strength: int) -> np.ndarray:
+    """The background blurred with the person left out (no halo).
+
+    A normalised, background-weighted blur: blur(frame * w) / blur(w) with w the
+    background weight, so the person's colours do not bleed into the blurred
+    background around them.  Done at :data:`BLUR_WORK_WIDTH` and scaled back up.
+    """
+    h, w = frame.shape[:2]
+    sw = min(BLUR_WORK_WIDTH, w)
+    sh = max(1, round(h * sw / w))
+    small = cv2.resize(frame, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
+    weight = cv2.resize(alpha, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
+    weight = 1.0 - weight * (1 / 255)
+    # Blur strength is a sigma in 640-pixel-wide units, so it looks the same at any size.
+    sigma = strength * sw / 640
+    num = cv2.GaussianBlur(small * weight[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(weight, (0, 0), sigma)
+    plain = cv2.GaussianBlur(small, (0, 0), sigma)
+    # Deep inside the person there is no background to average: take the plain blur there.
+    ok = den > 1e-3
+    res = np.where(ok[..., None], num / np.maximum(den, 1e-3)[..., None], plain)
+    res = np.clip(res, 0, 255).astype(np.uint8)
+    return cv2.resize(res, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def solid(shape: tuple[int, ...], colour: Colour) -> np.ndarray:
+    """A BGR frame of one RGB ``colour``."""
+    r, g, b = colour
+    out = np.empty((shape[0], shape[1], 3), np.uint8)
+    out[:] = (b, g, r)
+    return out
+
+
+def effect_none(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
+    return frame.copy()
+
+
+def effect_replace(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
+    bg = p.background if p.background is not None else solid(frame.shape, (255, 255, 255))
+    if bg.shape != frame.shape:
+        raise ValueError(f"background shape {bg.shape} != frame shape {frame.shape}")
+    return blend(frame, bg, alpha)
+
+
+def effect_blur(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
+    return blend(frame, blurred_background(frame, alpha, p.blur), alpha)
+
+
+def effect_desaturate(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
+    gray = cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    return blend(frame, gray, alpha)
+
+
+def effect_transparent(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
+    """Live stand-in for transparency: a key colour for chroma keying (a virtual
+    camera cannot carry alpha).  Files get the real alpha: see :func:`rgba`."""
+    return blend(frame, solid(frame.shape, p.key_colour), alpha)
+
+
+def rgba(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """HxWx4 BGRA: the frame with ``alpha`` as its alpha channel."""
+    b, g, r = cv2.split(frame)
+    return cv2.merge((b, g, r, alpha))
+
+
+EffectFn = Callable[[np.ndarray, np.ndarray, EffectParams], np.ndarray]
+
+EFFECTS: dict[Effect, EffectFn] = {
+    Effect.NONE: effect_none,
+    Effect.REPLACE: effect_replace,
+    Effect.BLUR: effect_blur,
+    Effect.DESATURATE: effect_desaturate,
+    Effect.TRANSPARENT: effect_transparent,
+}
+
+
+def apply_effect(effect: Effect, frame: np.ndarray, alpha: np.ndarray,
+                 params: EffectParams) -> np.ndarray:
+    """Run the registered effect ``effect``."""
+    return EFFECTS[effect](frame, alpha, params)

@@ -1,0 +1,147 @@
+"""Where composited frames go: the SelfieCam virtual camera, a preview window or a file.
+
+An output ``send()``s one HxWx3 uint8 BGR frame and is ``close()``d once.  The
+platform specifics of the virtual camera (v4l2loopback labels on Linux, OBS
+elsewhere) stay in this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+SETUP_COMMAND = "sudo scripts/setup-v4l2loopback.sh"
+V4L2_SYSFS = Path("/sys/class/video4linux")
+
+
+class OutputError(RuntimeError):
+    """An output could not be opened; the message says what is missing and the fix."""
+
+
+class Output(Protocol):
+    description: str
+
+    def send(self, frame: np.ndarray) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def v4l2_devices(sysfs: Path = V4L2_SYSFS) -> dict[str, str]:
+    """``{"/dev/videoN": card label}`` for every video4linux device."""
+    found: dict[str, str] = {}
+    if not sysfs.is_dir():
+        return found
+    for d in sorted(sysfs.glob("video*"), key=lambda p: (len(p.name), p.name)):
+        try:
+            found[f"/dev/{d.name}"] = (d / "name").read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+    return found
+
+
+def find_labelled_device(label: str, sysfs: Path = V4L2_SYSFS) -> str:
+    """The /dev/videoN whose card label is ``label``; :class:`OutputError` if there is none.
+
+    pyvirtualcam takes the first loopback device it finds whatever its label,
+    which may belong to another program, so we pick ours by label.
+    """
+    devices = v4l2_devices(sysfs)
+    for dev, name in devices.items():
+        if name == label:
+            return dev
+    seen = ", ".join(f"{d} ({n})" for d, n in devices.items()) or "none"
+    raise OutputError(
+        f"no v4l2loopback device labelled {label!r} (video devices: {seen}).\n"
+        f"Create it with: {SETUP_COMMAND}\n"
+        f"(or record to a file instead: vcam run --output demo.mp4)")
+
+
+class VirtualCamera:
+    """The SelfieCam virtual camera through pyvirtualcam.
+
+    On Linux it publishes to the v4l2loopback device labelled ``name`` (or the
+    explicit ``device``); on Windows and macOS to OBS's virtual camera, whose
+    name OBS fixes.  ``backend`` selects a pyvirtualcam backend by name.
+    """
+
+    def __init__(self, width: int, height: int, fps: float, *, name: str = "SelfieCam",
+                 device: str = "", backend: str | None = None) -> None:
+        import pyvirtualcam
+
+        if backend is None:
+            backend = "v4l2loopback" if platform.system() == "Linux" else "obs"
+        if backend == "v4l2loopback" and not device:
+            device = find_labelled_device(name)
+        if backend not in pyvirtualcam.camera.BACKENDS:
+            raise OutputError(f"pyvirtualcam has no backend {backend!r} on this platform "
+                              f"(it has: {', '.join(pyvirtualcam.camera.BACKENDS) or 'none'})")
+        try:
+            self._cam = pyvirtualcam.Camera(width, height, fps, fmt=pyvirtualcam.PixelFormat.BGR,
+                                            device=device or None, backend=backend)
+        except RuntimeError as e:
+            hint = (f"Create the device with: {SETUP_COMMAND}" if backend == "v4l2loopback"
+                    else "Install OBS Studio (28 or newer) and start its Virtual Camera once.")
+            raise OutputError(f"cannot open the virtual camera: {e}\n{hint}") from None
+        self.device = self._cam.device
+        self.description = f"{name} ({self.device}, {width}x{height}@{fps:g})"
+
+    def send(self, frame: np.ndarray) -> None:
+        self._cam.send(frame)
+
+    def close(self) -> None:
+        self._cam.close()
+
+
+class FileOutput:
+    """Records the stream to a video file (mp4v), for demos and tests."""
+
+    def __init__(self, path: Path, width: int, height: int, fps: float) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fourcc = {".avi": "MJPG", ".mkv": "MJPG"}.get(path.suffix.lower(), "mp4v")
+        self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*fourcc), fps,
+                                       (width, height))
+        if not self._writer.isOpened():
+            raise OutputError(f"cannot write video to {path} (use a .mp4 or .avi file name)")
+        self.description = f"file {path} ({width}x{height}@{fps:g})"
+
+    def send(self, frame: np.ndarray) -> None:
+        self._writer.write(frame)
+
+    def close(self) -> None:
+        self._writer.release()
+
+
+class WindowOutput:
+    """An OpenCV preview window.  Key presses go to ``on_key`` (one character)."""
+
+    def __init__(self, title: str, on_key: Callable[[str], None] | None = None) -> None:
+        self.title = title
+        self.description = f"window {title!r}"
+        self._on_key = on_key
+        self._opened = False
+
+    def send(self, frame: np.ndarray) -> None:
+        try:
+            cv2.imshow(self.title, frame)
+            self._opened = True
+        except cv2.error as e:
+            raise OutputError(f"cannot open a preview window ({e.msg.strip()}); "
+                              f"is there a display? Record to a file instead: --output demo.mp4"
+                              ) from None
+        key = cv2.waitKey(1) & 0xFF
+        if key != 0xFF and self._on_key is not None:
+            self._on_key(chr(key))
+
+    def close(self) -> None:
+        if self._opened:
+            cv2.destroyWindow(self.title)
+            cv2.waitKey(1)

@@ -1,0 +1,175 @@
+"""``vcam run``: set up source, output and pipeline from config and flags, run until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from vcam import assets_dir
+from vcam.capture import Source, SourceError, is_file_source, open_source
+from vcam.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, setup_logging
+from vcam.config import Config, ConfigError, Effect, ModelChoice, load_default, parse_colour
+from vcam.output import FileOutput, Output, OutputError, VirtualCamera, WindowOutput
+from vcam.pipeline import Pipeline
+from vcam.segment import Segmenter, pick_model
+
+log = logging.getLogger("vcam")
+
+DEMO_CLIP = "demo/single_face.mp4"
+DEMO_EFFECTS = (Effect.BLUR, Effect.REPLACE, Effect.DESATURATE, Effect.TRANSPARENT)
+DEMO_BACKGROUND = "backgrounds/dusk-bokeh.jpg"
+DEMO_SECONDS_PER_EFFECT = 2.4
+DEMO_FILE = "selfiecam-demo.mp4"
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """config.toml with this run's flags laid over it."""
+    cfg = load_default(Path(args.config) if args.config else None)
+    changes: dict[str, object] = {}
+    if args.effect:
+        changes["effect"] = Effect(args.effect)
+    if args.model:
+        changes["model"] = ModelChoice(args.model)
+    if args.mirror is not None:
+        changes["mirror"] = args.mirror
+    if args.blur is not None:
+        if not 1 <= args.blur <= 50:
+            raise ConfigError("--blur", "blur", f"must be from 1 to 50, got {args.blur}")
+        changes["blur"] = args.blur
+    if args.background:
+        bg = args.background
+        if parse_colour(bg) is None:
+            p = Path(bg).expanduser()
+            bg = str(p if p.exists() or p.is_absolute() else assets_dir() / p
+                     if (assets_dir() / p).exists() else p)
+        changes["background"] = bg
+    if args.demo:
+        changes.setdefault("effect", DEMO_EFFECTS[0])
+        if not args.background:
+            changes["background"] = str(assets_dir() / DEMO_BACKGROUND)
+    if args.source or args.demo:
+        src = args.source or str(assets_dir() / DEMO_CLIP)
+        changes["camera"] = cfg.camera.__class__(
+            **{**cfg.camera.__dict__, "device": int(src) if src.isdigit() else src})
+    return cfg.replace(**changes)
+
+
+def choose_output(args: argparse.Namespace, cfg: Config) -> str:
+    if args.output:
+        return str(args.output)
+    if not args.demo:
+        return "virtual"
+    from vcam.output import v4l2_devices
+
+    if cfg.virtual_camera.name in v4l2_devices().values():
+        return "virtual"
+    if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.name == "nt":
+        return "window"
+    return DEMO_FILE
+
+
+def open_output(kind: str, cfg: Config, source: Source, fps: float,
+                on_key: object = None) -> Output:
+    if kind == "virtual":
+        return VirtualCamera(source.width, source.height, fps, name=cfg.virtual_camera.name,
+                             device=cfg.virtual_camera.device)
+    if kind == "window":
+        return WindowOutput("SelfieCam preview", on_key)  # type: ignore[arg-type]
+    return FileOutput(Path(kind), source.width, source.height, fps)
+
+
+def preload_model(cfg: Config, width: int, height: int, verbose: bool) -> None:
+    """Load the model once up front, so a broken model fails before the camera starts."""
+    Segmenter(pick_model(cfg.model, width, height), quiet=not verbose).close()
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        cfg = config_from_args(args)
+    except ConfigError as e:
+        setup_logging("info", args.verbose)
+        print(f"vcam: config error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging(cfg.log_level, args.verbose)
+    cam = cfg.camera
+    try:
+        source = open_source(cam.device, cam.width, cam.height, cam.fps, cam.fourcc)
+    except SourceError as e:
+        print(f"vcam: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    log.info("source: %s", source.description)
+
+    def reopen() -> Source:
+        return open_source(cam.device, cam.width, cam.height, cam.fps, cam.fourcc)
+
+    kind = choose_output(args, cfg)
+    fps = cfg.virtual_camera.fps or source.fps
+    frames = args.frames
+    if args.demo and kind == DEMO_FILE and frames is None:
+        frames = round(DEMO_SECONDS_PER_EFFECT * source.fps) * len(DEMO_EFFECTS)
+    pipeline: Pipeline | None = None
+
+    def on_key(ch: str) -> None:
+        if pipeline is None:
+            return
+        keys = {"n": Effect.NONE, "r": Effect.REPLACE, "b": Effect.BLUR,
+                "d": Effect.DESATURATE, "t": Effect.TRANSPARENT}
+        if ch in ("q", "\x1b"):
+            pipeline.done.set()
+        elif ch == "m":
+            pipeline.configure(pipeline.config.replace(mirror=not pipeline.config.mirror))
+        elif ch in keys:
+            pipeline.configure(pipeline.config.replace(effect=keys[ch]))
+
+    try:
+        preload_model(cfg, source.width, source.height, args.verbose)
+        output = open_output(kind, cfg, source, fps, on_key)
+    except (OutputError, OSError, ValueError) as e:
+        source.close()
+        print(f"vcam: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    log.info("output: %s", output.description)
+    if not args.no_tray:
+        log.debug("tray icon not available in this build; running headless")
+
+    pipeline = Pipeline(cfg, source, output, reopen=None if is_file_source(cam.device) else reopen,
+                        segmenter=lambda c, w, h: Segmenter(pick_model(c.model, w, h),
+                                                            quiet=not args.verbose),
+                        fps=fps, max_frames=frames)
+    stopping: list[int] = []
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stopping.append(signum)
+        if pipeline is not None:
+            pipeline.done.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    t0 = time.monotonic()
+    pipeline.start()
+    try:
+        demo_step = round(DEMO_SECONDS_PER_EFFECT * fps)
+        while not pipeline.wait(0.1):
+            if args.demo and not args.effect:
+                effect = DEMO_EFFECTS[(pipeline.stats.published // demo_step) % len(DEMO_EFFECTS)]
+                if effect is not pipeline.config.effect:
+                    pipeline.configure(pipeline.config.replace(effect=effect))
+    finally:
+        pipeline.stop()
+        for s, h in previous.items():
+            signal.signal(s, h)
+    took = time.monotonic() - t0
+    st = pipeline.stats
+    log.info("stopped after %.1f s: %d frames published (%.1f fps), %d repeated, %d skipped",
+             took, st.published, st.published / max(took, 1e-9), st.repeated, st.skipped)
+    if pipeline.error is not None:
+        print(f"vcam: stopped by an error: {pipeline.error}", file=sys.stderr)
+        return EXIT_FAILURE
+    if isinstance(output, FileOutput):
+        print(f"vcam: wrote {st.published} frames to {output.path}")
+    return EXIT_OK
