@@ -1,0 +1,115 @@
+"""Outputs: pyvirtualcam's real Camera code over a recording backend, the real library's
+missing-device path, the label lookup, and files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import pyvirtualcam
+
+from tests.conftest import DEMO_CLIP
+from vcam.capture import VideoFileSource
+from vcam.config import Config, Effect
+from vcam.output import FileOutput, OutputError, VirtualCamera, find_labelled_device
+from vcam.pipeline import Pipeline
+
+
+class RecordingBackend:
+    """A pyvirtualcam backend whose 'device' is a list: everything above it is the real
+    pyvirtualcam.Camera (shape checks, format, pacing)."""
+
+    sent: list[np.ndarray] = []
+    opened: list[dict] = []
+
+    def __init__(self, *, width: int, height: int, fps: float, fourcc: int,
+                 device: str | None, **kw: object) -> None:
+        self.width, self.height, self.fourcc = width, height, fourcc
+        self._device = device or "/dev/video-test"
+        RecordingBackend.opened.append({"width": width, "height": height, "fps": fps,
+                                        "fourcc": fourcc, "device": self._device})
+
+    def send(self, frame: np.ndarray) -> None:
+        RecordingBackend.sent.append(frame.reshape(self.height, self.width, 3).copy())
+
+    def close(self) -> None:
+        RecordingBackend.opened.append({"closed": True})
+
+    def device(self) -> str:
+        return self._device
+
+    def native_fourcc(self) -> int | None:
+        return None
+
+
+pyvirtualcam.register_backend("vcam-test-recorder", RecordingBackend)
+
+
+def test_pipeline_publishes_through_pyvirtualcam() -> None:
+    RecordingBackend.sent.clear()
+    RecordingBackend.opened.clear()
+    src = VideoFileSource(DEMO_CLIP)
+    cam = VirtualCamera(src.width, src.height, 30, device="/dev/video7",
+                        backend="vcam-test-recorder")
+    assert cam.device == "/dev/video7"
+    p = Pipeline(Config(effect=Effect.REPLACE, background="#00ff00"), src, cam, max_frames=45)
+    p.start()
+    assert p.wait(30)
+    p.stop()
+    assert p.error is None
+    assert RecordingBackend.opened[0]["fourcc"] == pyvirtualcam.camera.encode_fourcc(
+        pyvirtualcam.PixelFormat.BGR.value)
+    assert RecordingBackend.opened[-1] == {"closed": True}
+    assert len(RecordingBackend.sent) == 45
+    last = RecordingBackend.sent[-1]
+    assert last.shape == (360, 640, 3)
+    # The left edge of the clip is wall: now green.
+    assert (np.abs(last[:, :60].astype(int) - (0, 255, 0)).max(axis=2) <= 2).mean() > 0.8
+
+
+def fake_sysfs(root: Path, devices: dict[str, str]) -> Path:
+    for name, label in devices.items():
+        (root / name).mkdir(parents=True)
+        (root / name / "name").write_text(label + "\n")
+    return root
+
+
+def test_device_is_found_by_its_label(tmp_path: Path) -> None:
+    sysfs = fake_sysfs(tmp_path, {"video0": "Integrated Camera", "video10": "SelfieCam",
+                                  "video2": "OBS Virtual Camera"})
+    assert find_labelled_device("SelfieCam", sysfs) == "/dev/video10"
+    with pytest.raises(OutputError) as e:
+        find_labelled_device("Other", sysfs)
+    msg = str(e.value)
+    assert "/dev/video0 (Integrated Camera)" in msg
+    assert "scripts/setup-v4l2loopback.sh" in msg
+
+
+def test_missing_label_says_what_and_how_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(OutputError) as e:
+        find_labelled_device("SelfieCam", tmp_path / "none")
+    assert "no v4l2loopback device labelled 'SelfieCam'" in str(e.value)
+    assert "sudo scripts/setup-v4l2loopback.sh" in str(e.value)
+
+
+@pytest.mark.skipif(Path("/dev/video42").exists(), reason="a real /dev/video42 exists here")
+def test_real_pyvirtualcam_error_is_wrapped_with_the_fix() -> None:
+    with pytest.raises(OutputError) as e:
+        VirtualCamera(640, 360, 30, device="/dev/video42", backend="v4l2loopback")
+    msg = str(e.value)
+    assert "'v4l2loopback' backend" in msg  # the library's own words, kept
+    assert "scripts/setup-v4l2loopback.sh" in msg
+
+
+def test_file_output_writes_every_frame(tmp_path: Path) -> None:
+    path = tmp_path / "rec.mp4"
+    out = FileOutput(path, 320, 180, 25)
+    for i in range(12):
+        out.send(np.full((180, 320, 3), i * 20, np.uint8))
+    out.close()
+    cap = cv2.VideoCapture(str(path))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
+    assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(25)
+    assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (320, 180)
