@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import DEMO_CLIP
-from vcam.capture import VideoFileSource
+from vcam.capture import SourceError, VideoFileSource
 from vcam.config import Config, Effect
 from vcam.pipeline import Pipeline, default_segmenter
 from vcam.segment import Segmenter
@@ -144,8 +144,12 @@ class FailingSource:
 
 def test_lost_camera_keeps_the_stream_alive_and_reopens() -> None:
     reopened = threading.Event()
+    attempts = []
 
     def reopen() -> VideoFileSource:
+        attempts.append(time.monotonic())
+        if len(attempts) == 1:  # still unplugged at the first retry
+            raise SourceError("camera 0 is gone")
         reopened.set()
         return VideoFileSource(DEMO_CLIP)
 
@@ -156,6 +160,7 @@ def test_lost_camera_keeps_the_stream_alive_and_reopens() -> None:
     assert p.wait(30)
     p.stop()
     assert reopened.is_set()
+    assert attempts[1] - attempts[0] == pytest.approx(Pipeline.RETRY_MIN, abs=0.2)
     assert len(out.frames) == 120
     gaps = np.diff(out.times)
     assert gaps.max() < 0.2, f"the stream froze for {gaps.max():.2f} s"
