@@ -1,0 +1,48 @@
+"""Who is watching: the processes that hold the SelfieCam device open.
+
+v4l2loopback says nothing about its readers, so we look at every process's
+open files (/proc/PID/fd), as `fuser` does; only our own user's processes
+are visible, which are the ones that matter (Zoom, Chrome, OBS run as the
+user).  A scan of a desktop's /proc takes a few milliseconds, so polling a
+couple of times a second costs nothing noticeable.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def holders(device: str | Path, proc: Path = Path("/proc"),
+            exclude: frozenset[int] = frozenset()) -> list[int]:
+    """PIDs with ``device`` open, except those in ``exclude``."""
+    try:
+        target = os.stat(device)
+    except OSError:
+        return []
+    key = (target.st_dev, target.st_ino)
+    found: list[int] = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) in exclude:
+            continue
+        try:
+            fds = list((entry / "fd").iterdir())
+        except OSError:
+            continue  # gone, or another user's
+        for fd in fds:
+            try:
+                st = os.stat(fd)
+            except OSError:
+                continue
+            if (st.st_dev, st.st_ino) == key:
+                found.append(int(entry.name))
+                break
+    return sorted(found)
+
+
+def process_name(pid: int, proc: Path = Path("/proc")) -> str:
+    """The command name of ``pid`` (for messages), or '?'."""
+    try:
+        return (proc / str(pid) / "comm").read_text().strip()
+    except OSError:
+        return "?"
