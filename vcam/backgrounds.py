@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from pathlib import Path
 from typing import Protocol
 
@@ -70,7 +71,11 @@ class SolidBackground:
 def read_image(path: Path) -> np.ndarray:
     """A still image as BGR uint8, refusing what is not a sane image."""
     try:
-        with Image.open(path) as im:
+        with warnings.catch_warnings():
+            # Our own limit below decides, with a message the user can act on.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+        with im:
             if im.width * im.height > MAX_IMAGE_PIXELS:
                 raise BackgroundError(
                     f"{path}: {im.width}x{im.height} is too large for a background "
@@ -79,6 +84,8 @@ def read_image(path: Path) -> np.ndarray:
             rgb = np.asarray(im.convert("RGB"))
     except BackgroundError:
         raise
+    except Image.DecompressionBombError as e:
+        raise BackgroundError(f"{path}: too large for a background ({e})") from None
     except FileNotFoundError:
         raise BackgroundError(f"{path}: no such file") from None
     except Exception as e:  # Pillow raises many types for bad files
