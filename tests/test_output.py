@@ -3,6 +3,7 @@ missing-device path, the label lookup, and files."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import cv2
@@ -13,7 +14,13 @@ import pyvirtualcam
 from tests.conftest import DEMO_CLIP
 from vcam.capture import VideoFileSource
 from vcam.config import Config, Effect
-from vcam.output import FileOutput, OutputError, VirtualCamera, find_labelled_device
+from vcam.output import (
+    FileOutput,
+    OutputError,
+    ReconnectingOutput,
+    VirtualCamera,
+    find_labelled_device,
+)
 from vcam.pipeline import Pipeline
 
 
@@ -113,3 +120,42 @@ def test_file_output_writes_every_frame(tmp_path: Path) -> None:
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 12
     assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(25)
     assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (320, 180)
+
+
+class VanishingBackend(RecordingBackend):
+    """The recording backend, but the 'device' is unplugged after a few frames and
+    refuses to open for a while."""
+
+    unplugged_until = 0.0
+    sends_before_unplug = 10
+
+    def __init__(self, **kw: object) -> None:
+        if time.monotonic() < VanishingBackend.unplugged_until:
+            raise RuntimeError("'vcam-test-vanishing' backend: device /dev/video7 not found")
+        super().__init__(**kw)  # type: ignore[arg-type]
+
+    def send(self, frame: np.ndarray) -> None:
+        VanishingBackend.sends_before_unplug -= 1
+        if VanishingBackend.sends_before_unplug == 0:
+            VanishingBackend.unplugged_until = time.monotonic() + 0.8
+            raise OSError(19, "No such device")
+        super().send(frame)
+
+
+pyvirtualcam.register_backend("vcam-test-vanishing", VanishingBackend)
+
+
+def test_virtual_camera_lost_is_retried_and_the_stream_comes_back() -> None:
+    RecordingBackend.sent.clear()
+    out = ReconnectingOutput(lambda: VirtualCamera(640, 360, 30, device="/dev/video7",
+                                                   backend="vcam-test-vanishing"))
+    frame = np.zeros((360, 640, 3), np.uint8)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 3.0:
+        out.send(frame)
+        time.sleep(1 / 30)
+    out.close()
+    assert out.failures == 1
+    assert out.status == "ok"
+    # ~9 before, none while unplugged (0.8 s, then a 0.5-1 s back-off), the rest after.
+    assert 30 < len(RecordingBackend.sent) < 80

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
@@ -145,3 +146,57 @@ class WindowOutput:
         if self._opened:
             cv2.destroyWindow(self.title)
             cv2.waitKey(1)
+
+
+class ReconnectingOutput:
+    """Wraps an output that can vanish (a virtual camera whose device was removed).
+
+    When ``send`` fails, the output is closed and reopened with ``open_output``
+    after a back-off (0.5 s doubling to 5 s); frames sent meanwhile are dropped,
+    never queued.  The stream resumes by itself when the device is back.
+    """
+
+    RETRY_MIN, RETRY_MAX = 0.5, 5.0
+
+    def __init__(self, open_output: Callable[[], Output]) -> None:
+        self._open = open_output
+        self._out: Output | None = open_output()
+        self.description = self._out.description
+        self._retry = self.RETRY_MIN
+        self._next_try = 0.0
+        self.failures = 0
+        self.status = "ok"
+
+    def send(self, frame: np.ndarray) -> None:
+        if self._out is None:
+            if time.monotonic() < self._next_try:
+                return
+            try:
+                self._out = self._open()
+            except (OutputError, OSError) as e:
+                self._back_off(f"still unavailable: {e}")
+                return
+            log.info("output back: %s", self._out.description)
+            self._retry = self.RETRY_MIN
+            self.status = "ok"
+        try:
+            self._out.send(frame)
+        except Exception as e:  # the device went away mid-stream
+            self.failures += 1
+            log.warning("output %s failed (%s); reconnecting", self.description, e)
+            try:
+                self._out.close()
+            except Exception:  # closing a dead device may fail too; it is gone either way
+                log.debug("closing the failed output raised", exc_info=True)
+            self._out = None
+            self._back_off(str(e))
+
+    def _back_off(self, why: str) -> None:
+        self.status = f"output lost, retrying in {self._retry:g} s: {why}"
+        self._next_try = time.monotonic() + self._retry
+        self._retry = min(self._retry * 2, self.RETRY_MAX)
+
+    def close(self) -> None:
+        if self._out is not None:
+            self._out.close()
+            self._out = None
