@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import glob
 import logging
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -62,6 +63,15 @@ def video_devices() -> list[str]:
     return sorted(glob.glob("/dev/video*"), key=lambda p: (len(p), p))
 
 
+def _held_by(device: int | str) -> str:
+    """'zoom (pid 123), obs (pid 456)' for the processes holding the camera, or ''."""
+    from vcam.consumers import holders, process_name
+
+    path = f"/dev/video{device}" if isinstance(device, int) else device
+    pids = holders(path, exclude=frozenset({os.getpid()}))
+    return ", ".join(f"{process_name(p)} (pid {p})" for p in pids)
+
+
 def is_file_source(spec: int | str) -> bool:
     return isinstance(spec, str) and not spec.startswith("/dev/") and not spec.isdigit()
 
@@ -76,6 +86,10 @@ class CameraSource:
         self._cap = cv2.VideoCapture(self.device, backend)
         if not self._cap.isOpened():
             self._cap.release()
+            busy = _held_by(self.device)
+            if busy:
+                raise SourceError(f"camera {self.device!r} is busy: {busy} has it open. "
+                                  f"Close that program (or pick another camera with --source).")
             found = video_devices()
             raise SourceError(
                 f"cannot open camera {self.device!r}; video devices found: "

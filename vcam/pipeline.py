@@ -191,6 +191,12 @@ class Pipeline:
                         continue
                 image = self._source.read()
                 now = time.monotonic()
+                if image is not None and (image.ndim != 3 or image.shape[2] != 3
+                                          or image.size == 0 or image.dtype != np.uint8):
+                    if self.stats.camera_failures == 0:
+                        log.warning("camera sent a malformed frame %s %s; skipping such frames",
+                                    image.shape, image.dtype)
+                    image = None
                 if image is None:
                     self.stats.camera_failures += 1
                     if now - last_ok > self.CAMERA_LOST_AFTER and self._reopen is not None:
