@@ -99,6 +99,10 @@ class VirtualCameraConfig:
     """An explicit /dev/videoN; empty means: find the device labelled ``name``."""
     fps: int = 0
     """Output rate; 0 follows the camera."""
+    pixel_format: str = "yuyv"
+    """yuyv | i420 | bgr (see vcam.output.PIXEL_FORMATS)."""
+    on_demand: bool = True
+    """Use the webcam only while an application has SelfieCam open."""
 
 
 @dataclass(frozen=True)
@@ -291,6 +295,8 @@ def parse(data: Mapping[str, Any], source: str, base: Path | None = None) -> Con
         name=v.string("name", dv.name),
         device=v.string("device", dv.device),
         fps=v.integer("fps", dv.fps, 0, 240),
+        pixel_format=v.choice("pixel_format", dv.pixel_format, ("yuyv", "i420", "bgr")),
+        on_demand=v.boolean("on_demand", dv.on_demand),
     )
     v.reject_unknown()
 

@@ -65,6 +65,14 @@ def find_labelled_device(label: str, sysfs: Path = V4L2_SYSFS) -> str:
         f"(or record to a file instead: vcam run --output demo.mp4)")
 
 
+PIXEL_FORMATS = ("yuyv", "i420", "bgr")
+"""What the virtual camera carries.  YUYV is what Chrome, Firefox and Zoom read most
+reliably from v4l2loopback; I420 is the other common one; "bgr" leaves the conversion
+(to I420) to pyvirtualcam."""
+
+_CONVERSIONS = {"yuyv": cv2.COLOR_BGR2YUV_YUY2, "i420": cv2.COLOR_BGR2YUV_I420}
+
+
 class VirtualCamera:
     """The SelfieCam virtual camera through pyvirtualcam.
 
@@ -74,8 +82,18 @@ class VirtualCamera:
     """
 
     def __init__(self, width: int, height: int, fps: float, *, name: str = "SelfieCam",
-                 device: str = "", backend: str | None = None) -> None:
+                 device: str = "", backend: str | None = None, pixel_format: str = "yuyv"
+                 ) -> None:
         import pyvirtualcam
+
+        if pixel_format not in PIXEL_FORMATS:
+            raise OutputError(f"pixel format {pixel_format!r} is not one of "
+                              f"{', '.join(PIXEL_FORMATS)}")
+        if pixel_format != "bgr" and (width % 2 or height % 2):
+            raise OutputError(f"{pixel_format} needs an even frame size, got {width}x{height}")
+        self._convert = _CONVERSIONS.get(pixel_format)
+        fmt = {"yuyv": pyvirtualcam.PixelFormat.YUYV, "i420": pyvirtualcam.PixelFormat.I420,
+               "bgr": pyvirtualcam.PixelFormat.BGR}[pixel_format]
 
         if backend is None:
             backend = "v4l2loopback" if platform.system() == "Linux" else "obs"
@@ -85,16 +103,19 @@ class VirtualCamera:
             raise OutputError(f"pyvirtualcam has no backend {backend!r} on this platform "
                               f"(it has: {', '.join(pyvirtualcam.camera.BACKENDS) or 'none'})")
         try:
-            self._cam = pyvirtualcam.Camera(width, height, fps, fmt=pyvirtualcam.PixelFormat.BGR,
+            self._cam = pyvirtualcam.Camera(width, height, fps, fmt=fmt,
                                             device=device or None, backend=backend)
         except RuntimeError as e:
             hint = (f"Create the device with: {SETUP_COMMAND}" if backend == "v4l2loopback"
                     else "Install OBS Studio (28 or newer) and start its Virtual Camera once.")
             raise OutputError(f"cannot open the virtual camera: {e}\n{hint}") from None
         self.device = self._cam.device
-        self.description = f"{name} ({self.device}, {width}x{height}@{fps:g})"
+        self.description = f"{name} ({self.device}, {width}x{height}@{fps:g}, {pixel_format})"
 
     def send(self, frame: np.ndarray) -> None:
+        """Send one HxWx3 BGR frame (converted here to the camera's pixel format)."""
+        if self._convert is not None:
+            frame = cv2.cvtColor(frame, self._convert)
         self._cam.send(frame)
 
     def close(self) -> None:

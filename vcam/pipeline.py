@@ -75,6 +75,8 @@ class Pipeline:
     ``reopen`` opens the camera again after it was lost or paused.
     """
 
+    IDLE_PERIOD = 0.5
+    """Seconds between stills while nobody watches."""
     CAMERA_LOST_AFTER = 1.0
     """Seconds without a frame before the output shows 'camera lost'."""
     RETRY_MIN, RETRY_MAX = 0.5, 5.0
@@ -98,6 +100,7 @@ class Pipeline:
         self._masks: LatestSlot[Mask] = LatestSlot()
         self._stop = threading.Event()
         self._paused = threading.Event()
+        self._idle = threading.Event()
         self.done = threading.Event()
         self._threads = [
             threading.Thread(target=self._guard(self._capture_loop), name="vcam-capture"),
@@ -124,6 +127,18 @@ class Pipeline:
     @property
     def paused(self) -> bool:
         return self._paused.is_set()
+
+    def set_idle(self, idle: bool) -> None:
+        """Idle: nobody watches the virtual camera, so the camera is released and a
+        still goes out at a low rate; capture restarts as soon as this is cleared."""
+        if idle:
+            self._idle.set()
+        else:
+            self._idle.clear()
+
+    @property
+    def idle(self) -> bool:
+        return self._idle.is_set()
 
     def start(self) -> None:
         for t in self._threads:
@@ -167,11 +182,11 @@ class Pipeline:
         last_ok = time.monotonic()
         try:
             while not self._stop.is_set():
-                if self._paused.is_set():
+                if self._paused.is_set() or self._idle.is_set():
                     if self._source is not None:
                         self._source.close()
                         self._source = None
-                        log.info("paused: camera released")
+                        log.info("%s: camera released", "paused" if self.paused else "idle")
                     self._stop.wait(0.05)
                     continue
                 if self._source is None:
@@ -275,7 +290,8 @@ class Pipeline:
             while not self._stop.is_set():
                 # A repeat goes out a full period after the last send, the first one
                 # half a period late: a camera frame may be just a little behind.
-                wait = period * (1.5 if repeats == 0 else 1.0) - (time.monotonic() - sent_t)
+                step = self.IDLE_PERIOD if self._idle.is_set() else period
+                wait = step * (1.5 if repeats == 0 else 1.0) - (time.monotonic() - sent_t)
                 got = self._frames.wait_newer(seen, max(0.0, wait))
                 now = time.monotonic()
                 if got is not None:
@@ -305,6 +321,9 @@ class Pipeline:
                     if self._paused.is_set():
                         out = self._still(stills, "SelfieCam paused", "")
                         self.status = "paused"
+                    elif self._idle.is_set():
+                        out = self._still(stills, "SelfieCam", "starting the camera...")
+                        self.status = "idle: nobody is watching"
                     elif now - last_frame_t > self.CAMERA_LOST_AFTER or last is None:
                         out = self._still(stills, "Camera lost", "reconnecting...")
                     else:

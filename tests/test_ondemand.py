@@ -1,0 +1,71 @@
+"""On-demand capture: the webcam runs only while another process holds SelfieCam open.
+
+The 'device' is a real file and the 'application' a real process that opens it:
+the same /proc scan that finds Zoom holding /dev/video10."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import DEMO_CLIP
+from tests.test_pipeline import Recorder
+from vcam.capture import VideoFileSource
+from vcam.config import Config, Effect
+from vcam.ondemand import OnDemand
+from vcam.pipeline import Pipeline
+
+
+def rate(out: Recorder, since: float) -> float:
+    t = [x for x in out.times if x >= since]
+    return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 2 else 0.0
+
+
+def test_camera_runs_only_while_someone_watches(tmp_path: Path) -> None:
+    device = tmp_path / "video10"
+    device.write_bytes(b"")
+    opened: list[float] = []
+    closed: list[float] = []
+
+    class CountingSource(VideoFileSource):
+        def __init__(self) -> None:
+            super().__init__(DEMO_CLIP)
+            opened.append(time.monotonic())
+
+        def close(self) -> None:
+            closed.append(time.monotonic())
+            super().close()
+
+    out = Recorder(keep=5)
+    p = Pipeline(Config(effect=Effect.NONE), CountingSource(), out, reopen=CountingSource, fps=30)
+    watch = OnDemand(str(device), p.set_idle, period=0.1, grace=0.5)
+    p.start()
+    watch.start()
+    try:
+        time.sleep(1.5)
+        assert p.idle and len(closed) == 1, "the webcam should be released with no viewer"
+        assert rate(out, time.monotonic() - 1.0) < 4, "idle should send stills at a low rate"
+        viewer = subprocess.Popen(
+            [sys.executable, "-c",
+             f"import time; f = open({str(device)!r}, 'rb'); print('open', flush=True); "
+             "time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+        assert viewer.stdout is not None and viewer.stdout.readline().strip() == "open"
+        t_open = time.monotonic()
+        while len(opened) < 2 and time.monotonic() - t_open < 3:
+            time.sleep(0.02)
+        assert len(opened) == 2 and opened[1] - t_open < 1.0, "capture must start within 1 s"
+        time.sleep(1.5)
+        assert not p.idle
+        assert rate(out, time.monotonic() - 1.0) > 25
+        assert watch.watching == [viewer.pid]
+        viewer.kill()
+        viewer.wait()
+        t_close = time.monotonic()
+        while len(closed) < 2 and time.monotonic() - t_close < 3:
+            time.sleep(0.02)
+        assert len(closed) == 2 and closed[1] - t_close < 1.5
+    finally:
+        watch.stop()
+        p.stop()
