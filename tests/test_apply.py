@@ -273,6 +273,25 @@ def test_without_ffmpeg_alpha_video_names_the_fix_and_mp4_falls_back(
     cap.release()
 
 
+def test_video_background_steps_with_the_frame_clock_and_loops(clip: Path) -> None:
+    from vcam.apply import SteppedVideoBackground
+
+    cap = cv2.VideoCapture(str(clip))
+    frames = []
+    while (got := cap.read())[0]:
+        frames.append(got[1])
+    cap.release()
+    assert len(frames) == CLIP_FRAMES
+    bg = SteppedVideoBackground(clip)
+    try:
+        for t, index in [(0.0, 0), (3 / CLIP_FPS, 3), ((CLIP_FRAMES + 1) / CLIP_FPS, 1),
+                         (2 / CLIP_FPS, 2), (0.5 / CLIP_FPS, 0)]:
+            assert np.array_equal(bg.frame_at(t, 640, 360), frames[index]), (t, index)
+        assert bg.frame_at(0.0, 320, 180).shape == (180, 320, 3)
+    finally:
+        bg.close()
+
+
 # -- bad inputs and bad commands -----------------------------------------------------
 
 def test_bad_inputs_are_named_and_the_rest_still_done(tmp_path: Path,

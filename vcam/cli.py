@@ -70,8 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("-o", "--output", required=True, metavar="OUTPUT",
                    help="a file for one input, a folder for several; for a video also a "
                         "frame pattern like out/frame_%%05d.png")
-    # "mask" is apply's own: the soft person mask itself, 8-bit gray, 255 = person.
-    a.add_argument("--effect", required=True, choices=[*(e.value for e in Effect), "mask"])
+    a.add_argument("--effect", required=True, choices=[*(e.value for e in Effect), "mask"],
+                   help="transparent: real alpha; mask: the soft person mask itself "
+                        "(8-bit gray, 255 = person)")
     a.add_argument("--background", metavar="PATH|COLOR",
                    help="for replace: an image, a video (looped) or a colour like '#00ff00'")
     a.add_argument("--blur", type=int, metavar="1..50", help="background blur strength")
