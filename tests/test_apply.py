@@ -333,8 +333,14 @@ def test_an_input_is_never_overwritten_even_with_force(tmp_path: Path,
     before = photo.read_bytes()
     assert apply(photo, "-o", photo, "--effect", "blur", "--force", "-q") == 2
     assert apply(tmp_path, "-o", tmp_path, "--effect", "transparent", "--force", "-q") == 2
-    assert "never overwrites an input" in capsys.readouterr().err
-    assert photo.read_bytes() == before and sorted(tmp_path.iterdir()) == [photo]
+    # Not even one that cannot be read: b/photo.png is an input, broken or not.
+    (tmp_path / "b").mkdir()
+    broken = tmp_path / "b" / "photo.png"
+    broken.write_bytes(b"not a png")
+    assert apply(photo, broken, "-o", tmp_path / "b", "--effect", "blur", "--force", "-q") == 2
+    assert capsys.readouterr().err.count("never overwrites an input") == 3
+    assert photo.read_bytes() == before and broken.read_bytes() == b"not a png"
+    assert sorted(tmp_path.rglob("*")) == [tmp_path / "b", broken, photo]
 
 
 @pytest.mark.parametrize(("args", "says"), [

@@ -50,7 +50,7 @@ from vcam.media_io import (
     is_frame_pattern,
     looks_like_image,
     open_video_sink,
-    pattern_glob,
+    pattern_files,
     read_image,
     write_image,
 )
@@ -167,7 +167,7 @@ def check_format(job: Job, render: Render) -> None:
 def existing_outputs(target: Path) -> list[Path]:
     """What writing ``target`` would replace (for a frame pattern: the frames there)."""
     if is_frame_pattern(target):
-        return sorted(target.parent.glob(pattern_glob(target))) if target.parent.is_dir() else []
+        return pattern_files(target)
     return [target] if target.exists() else []
 
 
@@ -184,7 +184,10 @@ def plan(inputs: Sequence[str], output: str, render: Render, *,
         raise UsageError(f"{output}: with several inputs (or a folder), OUTPUT is a folder")
     jobs = [Job(src, out / default_name(src, kind, render) if into_folder else out, kind)
             for src, kind in found]
-    sources = {src.resolve(): src for src, _ in found}
+    # Every file named as an input, or in a folder named as one, readable or not.
+    sources = {p.resolve() for text in inputs for p in (
+        Path(text).expanduser().iterdir() if Path(text).expanduser().is_dir()
+        else [Path(text).expanduser()])}
     seen: dict[Path, Path] = {}
     exist: list[Path] = []
     for job in jobs:

@@ -56,9 +56,13 @@ def is_frame_pattern(path: Path) -> bool:
     return _FRAME_NUMBER.search(path.name) is not None
 
 
-def pattern_glob(pattern: Path) -> str:
-    """The glob matching the files a frame pattern writes (to find existing ones)."""
-    return _FRAME_NUMBER.sub("*", pattern.name)
+def pattern_files(pattern: Path) -> list[Path]:
+    """The files already there that a frame pattern names (to refuse or replace them)."""
+    if not pattern.parent.is_dir():
+        return []
+    head, tail = _FRAME_NUMBER.split(pattern.name, maxsplit=1)
+    names = re.compile(re.escape(head) + r"\d+" + re.escape(tail))
+    return sorted(p for p in pattern.parent.iterdir() if names.fullmatch(p.name))
 
 
 def partial_path(path: Path) -> Path:
