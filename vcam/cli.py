@@ -58,6 +58,31 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run on the bundled sample clip and cycle through the effects")
     r.add_argument("--verbose", "-v", action="store_true",
                    help="debug logging, including MediaPipe's own")
+
+    a = sub.add_parser(
+        "apply", help="apply an effect to images, folders of images or video files",
+        description="The live effects on files, with real transparency: RGBA PNG for "
+                    "images, WebM (VP9 with alpha) or a PNG frame pattern for videos. "
+                    "Exit codes: 0 all done, 1 some inputs failed (named; the rest are "
+                    "still done), 2 usage or config error. Inputs are never overwritten.")
+    a.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="image files (PNG, JPEG, WebP, BMP), folders of images, video files")
+    a.add_argument("-o", "--output", required=True, metavar="OUTPUT",
+                   help="a file for one input, a folder for several; for a video also a "
+                        "frame pattern like out/frame_%%05d.png")
+    a.add_argument("--effect", required=True, choices=[*(e.value for e in Effect), "mask"],
+                   help="transparent: real alpha; mask: the soft person mask itself "
+                        "(8-bit gray, 255 = person)")
+    a.add_argument("--background", metavar="PATH|COLOR",
+                   help="for replace: an image, a video (looped) or a colour like '#00ff00'")
+    a.add_argument("--blur", type=int, metavar="1..50", help="background blur strength")
+    a.add_argument("--model", choices=[m.value for m in ModelChoice])
+    a.add_argument("--config", type=str, metavar="PATH",
+                   help="config file (default: ~/.config/selfiecam/config.toml if it exists)")
+    a.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    a.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
+    a.add_argument("--verbose", "-v", action="store_true",
+                   help="debug logging, including MediaPipe's own")
     return p
 
 
@@ -74,6 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vcam.run import run
 
         return run(args)
+    if args.command == "apply":
+        from vcam import apply
+
+        return apply.run(args)
     raise AssertionError(args.command)
 
 
