@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser(
         "ctl", help="change the running SelfieCam live (effect, background, pause...)",
         description="Talk to the running `vcam run` over its control socket "
-                    "($XDG_RUNTIME_DIR/selfiecam.sock): for desktop hotkeys and scripts.",
+                    "($XDG_RUNTIME_DIR/selfiecam/ctl.sock): for desktop hotkeys and scripts.",
         epilog="commands: " + "; ".join(f"{k} {v}" if v else k for k, v in COMMANDS.items())
                + ". A background switches the effect to replace.")
     c.add_argument("action", choices=list(COMMANDS), metavar="COMMAND",

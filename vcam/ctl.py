@@ -1,7 +1,7 @@
 """``vcam ctl``: drive a running SelfieCam over a Unix socket.
 
-The daemon listens on ``$XDG_RUNTIME_DIR/selfiecam.sock`` (mode 0600, in a
-folder only the user can enter) and also checks each peer's uid with
+The daemon listens on ``$XDG_RUNTIME_DIR/selfiecam/ctl.sock`` (mode 0600, in
+a folder only the user can enter) and also checks each peer's uid with
 ``SO_PEERCRED``: only the user who started it may change it.  One request per
 connection, one JSON line each way::
 
@@ -22,7 +22,6 @@ import os
 import socket
 import struct
 import sys
-import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SOCKET_NAME = "selfiecam.sock"
+SOCKET_NAME = "ctl.sock"
 MAX_MESSAGE = 4096
 """Longest request line accepted, in bytes; a longer one gets an error reply."""
 READ_TIMEOUT = 0.5
@@ -58,23 +57,14 @@ class CtlError(RuntimeError):
 
 
 def socket_path() -> Path:
-    """Where the control socket lives for this user.
+    """Where the control socket lives for this user: ``ctl.sock`` in the private
+    runtime folder (``$XDG_RUNTIME_DIR/selfiecam``, mode 0700)."""
+    from vcam.instance import runtime_dir
 
-    ``$XDG_RUNTIME_DIR`` is the user's private runtime folder; without it, a
-    ``selfiecam-UID`` folder in the temp dir, created 0700 and refused if it is
-    someone else's or open to others.
-    """
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if runtime:
-        return Path(runtime) / SOCKET_NAME
-    folder = Path(tempfile.gettempdir()) / f"selfiecam-{os.getuid()}"
-    folder.mkdir(mode=0o700, exist_ok=True)
-    st = folder.stat()
-    if st.st_uid != os.getuid() or st.st_mode & 0o077:
-        raise CtlError(f"{folder} belongs to uid {st.st_uid} with mode {st.st_mode & 0o777:o}; "
-                       f"expected uid {os.getuid()} and mode 700. Remove it or set "
-                       f"XDG_RUNTIME_DIR.")
-    return folder / SOCKET_NAME
+    try:
+        return runtime_dir() / SOCKET_NAME
+    except OSError as e:
+        raise CtlError(f"no runtime folder for the control socket: {e}") from None
 
 
 def peer_uid(conn: socket.socket) -> int:
@@ -260,7 +250,10 @@ def request(command: str, arg: str = "", path: Path | None = None,
         except PermissionError:
             raise CtlError(f"cannot connect to {path}: permission denied "
                            f"(it belongs to another user)") from None
-        sock.sendall(json.dumps({"command": command, "arg": arg}).encode() + b"\n")
+        try:
+            sock.sendall(json.dumps({"command": command, "arg": arg}).encode() + b"\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused before it read the request: the reason is waiting to be read
         data = b""
         while not data.endswith(b"\n"):
             chunk = sock.recv(65536)

@@ -72,7 +72,8 @@ def load_pystray() -> tuple[ModuleType | None, str]:
 
 def backend_name(pystray: ModuleType) -> str:
     """``gtk``, ``appindicator``, ``xorg``, ``dummy``... from pystray's Icon class."""
-    return str(pystray.Icon.__module__).rsplit(".", 1)[-1].lstrip("_")
+    name = str(pystray.Icon.__module__).rsplit(".", 1)[-1].lstrip("_")
+    return "dummy" if name == "base" else name  # the dummy backend is the bare base class
 
 
 def starter_config(cfg: Config) -> str:
