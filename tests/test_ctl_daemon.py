@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import DEMO_CLIP
 from tests.live_daemon import ROOT, Daemon, mean_colour, read_frames, sharpness
-from vcam.ctl import MAX_MESSAGE, CtlError, check_peer, peer_uid, request
+from vcam.ctl import MAX_MESSAGE, CtlError, check_peer, exchange, peer_uid, request
 
 MAGENTA, RED, BLUE = (255, 0, 255), (0, 0, 255), (255, 0, 0)  # BGR
 PAUSED_GREY = (48, 40, 36)  # the placeholder's background
@@ -49,25 +49,6 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     d.close()
 
 
-def raw_exchange(path: Path, payload: bytes) -> dict[str, Any]:
-    """Send bytes as they are (no client-side checks) and read the one-line reply."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(5)
-        s.connect(str(path))
-        try:
-            s.sendall(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the daemon stopped reading a too-long request; its reply is queued
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    reply: dict[str, Any] = json.loads(data)
-    return reply
-
-
 def test_socket_is_private(daemon: Daemon) -> None:
     assert stat.S_IMODE(daemon.socket.stat().st_mode) == 0o600
     assert stat.S_IMODE(daemon.socket.parent.stat().st_mode) == 0o700
@@ -87,7 +68,7 @@ def test_bad_requests_get_an_error_and_the_daemon_lives(daemon: Daemon) -> None:
         b'{"command": "status"': "no complete request line",  # and then silence
     }
     for payload, expected in cases.items():
-        reply = raw_exchange(daemon.socket, payload)
+        reply = exchange(daemon.socket, payload)
         assert reply["ok"] is False and expected in reply["error"], (payload[:40], reply)
     reply = daemon.ctl("status")
     assert reply["ok"] and reply["status"]["effect"] == "none"

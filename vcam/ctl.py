@@ -239,7 +239,12 @@ class ControlServer:
 def request(command: str, arg: str = "", path: Path | None = None,
             timeout: float = 3.0) -> dict[str, Any]:
     """Send one command to the running daemon and return its reply."""
-    path = path or socket_path()
+    line = json.dumps({"command": command, "arg": arg}).encode() + b"\n"
+    return exchange(path or socket_path(), line, timeout)
+
+
+def exchange(path: Path, payload: bytes, timeout: float = 3.0) -> dict[str, Any]:
+    """Send ``payload`` as it is and read the daemon's one-line JSON reply."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         try:
@@ -251,9 +256,9 @@ def request(command: str, arg: str = "", path: Path | None = None,
             raise CtlError(f"cannot connect to {path}: permission denied "
                            f"(it belongs to another user)") from None
         try:
-            sock.sendall(json.dumps({"command": command, "arg": arg}).encode() + b"\n")
+            sock.sendall(payload)
         except (BrokenPipeError, ConnectionResetError):
-            pass  # refused before it read the request: the reason is waiting to be read
+            pass  # refused before it read it all: the reason is waiting to be read
         data = b""
         while not data.endswith(b"\n"):
             chunk = sock.recv(65536)
