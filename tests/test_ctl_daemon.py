@@ -43,7 +43,6 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     (tmp / "config.toml").write_text(CONFIG, encoding="utf-8")
     d = Daemon(tmp, ["--config", str(tmp / "config.toml"), "--source", str(DEMO_CLIP),
                      "--output", str(tmp / "out.mp4"), "--no-tray"])
-    d.tmp = tmp  # type: ignore[attr-defined]
     d.wait_ready()
     yield d
     d.close()
@@ -150,7 +149,7 @@ def wait_status(daemon: Daemon, key: str, want: object, timeout: float = 5.0) ->
 
 def test_each_command_changes_the_output(daemon: Daemon) -> None:
     """Runs last in this module: it stops the daemon to read the whole recording."""
-    tmp: Path = daemon.tmp  # type: ignore[attr-defined]
+    tmp = daemon.log.parent
     marks: dict[str, int] = {}  # phase -> frames published when it began
 
     def step(phase: str, command: str, arg: str = "", frames: int = 30) -> dict[str, Any]:

@@ -36,6 +36,7 @@ class ConfigWatcher:
         self.path = path
         self.interval = interval
         self._on_change = on_change
+        self._seen = signature(path)  # now: an edit made before the thread runs still counts
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="vcam-config-watch", daemon=True)
 
@@ -43,10 +44,9 @@ class ConfigWatcher:
         self._thread.start()
 
     def _run(self) -> None:
-        seen = signature(self.path)
         while not self._stop.wait(self.interval):
             now = signature(self.path)
-            if now == seen:
+            if now == self._seen:
                 continue
             # Settle: wait until the editor has finished writing.
             while not self._stop.wait(min(self.interval, 0.25)):
@@ -56,7 +56,7 @@ class ConfigWatcher:
                 now = later
             if self._stop.is_set():
                 return
-            seen = now
+            self._seen = now
             log.info("%s changed; reloading it", self.path)
             try:
                 self._on_change()
