@@ -21,5 +21,5 @@ else
 fi
 
 # PyGObject 3.51+ needs girepository-2.0, which Debian bookworm does not have.
-"$PYTHON" -m pip install "PyGObject<3.51" pycairo
+"$PYTHON" -m pip install "PyGObject<3.51" pycairo    # = the "tray" extra of pyproject.toml
 "$PYTHON" -c "import gi; gi.require_version('Gtk', '3.0'); print('PyGObject', gi.__version__, 'ok')"
