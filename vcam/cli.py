@@ -83,6 +83,19 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     a.add_argument("--verbose", "-v", action="store_true",
                    help="debug logging, including MediaPipe's own")
+
+    from vcam.ctl import COMMANDS
+
+    c = sub.add_parser(
+        "ctl", help="change the running SelfieCam live (effect, background, pause...)",
+        description="Talk to the running `vcam run` over its control socket "
+                    "($XDG_RUNTIME_DIR/selfiecam/ctl.sock): for desktop hotkeys and scripts.",
+        epilog="commands: " + "; ".join(f"{k} {v}" if v else k for k, v in COMMANDS.items())
+               + ". A background switches the effect to replace.")
+    c.add_argument("action", choices=list(COMMANDS), metavar="COMMAND",
+                   help=", ".join(COMMANDS))
+    c.add_argument("value", nargs="?", metavar="ARG", help="the command's argument, if any")
+    c.add_argument("--json", action="store_true", help="print the daemon's reply as JSON")
     return p
 
 
@@ -103,6 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vcam import apply
 
         return apply.run(args)
+    if args.command == "ctl":
+        from vcam.ctl import main as ctl_main
+
+        return ctl_main(args)
     raise AssertionError(args.command)
 
 

@@ -10,14 +10,27 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
+from typing import Protocol
 
 from vcam import assets_dir
-from vcam.capture import Source, SourceError, is_file_source, open_source
+from vcam.capture import Source, SourceError, open_source
 from vcam.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, setup_logging
-from vcam.config import Config, ConfigError, Effect, ModelChoice, load_default, parse_colour
+from vcam.config import (
+    Config,
+    ConfigError,
+    Effect,
+    ModelChoice,
+    load_default,
+    parse_colour,
+    user_config_path,
+)
+from vcam.control import Controller
+from vcam.ctl import ControlServer, CtlError
 from vcam.output import FileOutput, Output, OutputError, VirtualCamera, WindowOutput
 from vcam.pipeline import Pipeline
 from vcam.segment import Segmenter, pick_model
+from vcam.tray import TrayError, open_tray
+from vcam.watch import ConfigWatcher
 
 log = logging.getLogger("vcam")
 
@@ -89,6 +102,38 @@ def preload_model(cfg: Config, width: int, height: int, verbose: bool) -> None:
     Segmenter(pick_model(cfg.model, width, height), quiet=not verbose).close()
 
 
+def short_name(spec: int | str, device: Source | Output, cfg: Config) -> str:
+    """A few words for the tray's status line: ``camera 0``, ``clip.mp4``,
+    ``SelfieCam /dev/video4``, ``file out.mp4``."""
+    if isinstance(device, VirtualCamera):
+        return f"{cfg.virtual_camera.name} {device.device}"
+    if isinstance(device, FileOutput):
+        return f"file {device.path.name}"
+    if isinstance(device, WindowOutput):
+        return "preview window"
+    text = str(spec)
+    return f"camera {text}" if text.isdigit() or text.startswith("/dev/") else Path(text).name
+
+
+class _Service(Protocol):
+    def close(self) -> None: ...
+
+
+def start_services(controller: Controller, config_path: Path) -> list[_Service]:
+    """The control socket and the config watcher; either may be missing (with a warning)."""
+    services: list[_Service] = []
+    try:
+        server = ControlServer(controller)
+        server.start()
+        services.append(server)
+    except CtlError as e:
+        log.warning("no live control (vcam ctl): %s", e)
+    watcher = ConfigWatcher(config_path, lambda: controller.reload(edits_only=True))
+    watcher.start()
+    services.append(watcher)
+    return services
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         cfg = config_from_args(args)
@@ -113,19 +158,19 @@ def run(args: argparse.Namespace) -> int:
     frames = args.frames
     if args.demo and kind == DEMO_FILE and frames is None:
         frames = round(DEMO_SECONDS_PER_EFFECT * source.fps) * len(DEMO_EFFECTS)
-    pipeline: Pipeline | None = None
+    controller: Controller | None = None
 
     def on_key(ch: str) -> None:
-        if pipeline is None:
+        if controller is None:
             return
         keys = {"n": Effect.NONE, "r": Effect.REPLACE, "b": Effect.BLUR,
                 "d": Effect.DESATURATE, "t": Effect.TRANSPARENT}
         if ch in ("q", "\x1b"):
-            pipeline.done.set()
+            controller.quit()
         elif ch == "m":
-            pipeline.configure(pipeline.config.replace(mirror=not pipeline.config.mirror))
+            controller.set_mirror(not controller.config.mirror)
         elif ch in keys:
-            pipeline.configure(pipeline.config.replace(effect=keys[ch]))
+            controller.set_effect(keys[ch])
 
     try:
         preload_model(cfg, source.width, source.height, args.verbose)
@@ -135,31 +180,44 @@ def run(args: argparse.Namespace) -> int:
         print(f"vcam: {e}", file=sys.stderr)
         return EXIT_FAILURE
     log.info("output: %s", output.description)
-    if not args.no_tray:
-        log.debug("tray icon not available in this build; running headless")
 
-    pipeline = Pipeline(cfg, source, output, reopen=None if is_file_source(cam.device) else reopen,
+    # A file source is reopened too: resuming after a pause needs it.
+    pipeline = Pipeline(cfg, source, output, reopen=reopen,
                         segmenter=lambda c, w, h: Segmenter(pick_model(c.model, w, h),
                                                             quiet=not args.verbose),
                         fps=fps, max_frames=frames)
-    stopping: list[int] = []
+    config_path = Path(args.config) if args.config else user_config_path()
+    controller = Controller(pipeline, config_path, camera=short_name(cam.device, source, cfg),
+                            output=short_name(kind, output, cfg))
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
-        stopping.append(signum)
-        if pipeline is not None:
-            pipeline.done.set()
+        log.info("signal %d: stopping", signum)
+        pipeline.done.set()
+
+    demo_step = round(DEMO_SECONDS_PER_EFFECT * fps)
+
+    def tick() -> None:
+        if args.demo and not args.effect:
+            effect = DEMO_EFFECTS[(pipeline.stats.published // demo_step) % len(DEMO_EFFECTS)]
+            if effect is not controller.config.effect:
+                controller.set_effect(effect)
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     t0 = time.monotonic()
+    services = start_services(controller, config_path)
     pipeline.start()
     try:
-        demo_step = round(DEMO_SECONDS_PER_EFFECT * fps)
+        tray = None if args.no_tray else open_tray(controller)
+        try:
+            if tray is not None:
+                tray.run(pipeline.done, tick)  # blocks this (main) thread: GUI toolkits want it
+        except TrayError as e:
+            log.warning("%s; running headless (control it with `vcam ctl`)", e)
         while not pipeline.wait(0.1):
-            if args.demo and not args.effect:
-                effect = DEMO_EFFECTS[(pipeline.stats.published // demo_step) % len(DEMO_EFFECTS)]
-                if effect is not pipeline.config.effect:
-                    pipeline.configure(pipeline.config.replace(effect=effect))
+            tick()
     finally:
+        for service in services:
+            service.close()
         pipeline.stop()
         for s, h in previous.items():
             signal.signal(s, h)

@@ -1,0 +1,142 @@
+"""The tray on a real (virtual) desktop: Xvfb + trayer + a D-Bus session, pystray's
+gtk backend, a right-click on the icon, "Blur" chosen from the menu; the
+recorded frames are blurred from then on and not before.  The open menu's
+screenshot is kept as ``tray-menu.png`` in the test's tmp dir."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import DEMO_CLIP
+from tests.live_daemon import Daemon, read_frames, sharpness
+
+TOOLS = ("Xvfb", "trayer", "xdotool", "xwininfo", "import", "dbus-run-session")
+SETTLE = 12
+
+
+def _missing() -> str:
+    absent = [t for t in TOOLS if shutil.which(t) is None]
+    if absent:
+        return f"{', '.join(absent)} not installed (apt: xvfb trayer xdotool x11-utils " \
+               f"imagemagick dbus-x11)"
+    gi = subprocess.run([sys.executable, "-c", "import gi; gi.require_version('Gtk', '3.0')"],
+                        capture_output=True, timeout=60)
+    if gi.returncode:
+        return "PyGObject with GTK 3 is not installed (scripts/install-tray-deps.sh)"
+    return ""
+
+
+pytestmark = pytest.mark.skipif(bool(_missing()), reason=_missing() or "-")
+
+
+@pytest.fixture()
+def desktop() -> Iterator[dict[str, str]]:
+    """An X server with a system tray; yields the environment to reach it."""
+    r, w = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "640x480x24",
+                             "-nolisten", "tcp"], pass_fds=(w,), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    os.close(w)
+    with os.fdopen(r) as f:
+        number = f.readline().strip()
+    env = {**os.environ, "DISPLAY": f":{number}"}
+    trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype",
+                               "pixel", "--width", "120", "--height", "32"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_window(env, r'"panel"')
+        yield env
+    finally:
+        for p in (trayer, xvfb):
+            p.terminate()
+            p.wait(5)
+
+
+def wait_for_window(env: dict[str, str], pattern: str, timeout: float = 30) -> re.Match[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tree = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True,
+                              text=True, timeout=10).stdout
+        m = re.search(pattern, tree)
+        if m:
+            return m
+        time.sleep(0.2)
+    raise AssertionError(f"no window matching {pattern} in {timeout} s:\n{tree}")
+
+
+def child_of(pid: int) -> int:
+    """The first child process of ``pid`` (the daemon under dbus-run-session)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            return int(stat.parent.name)
+    raise AssertionError(f"process {pid} has no child")
+
+
+def test_choose_blur_from_the_tray_menu(desktop: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text("", encoding="utf-8")
+    env = {"DISPLAY": desktop["DISPLAY"], "PYSTRAY_BACKEND": "gtk", "NO_AT_BRIDGE": "1"}
+    daemon = Daemon(tmp_path, ["--source", str(DEMO_CLIP), "--output", str(tmp_path / "out.mp4"),
+                               "--effect", "none", "--config", str(tmp_path / "config.toml")],
+                    wrap=["dbus-run-session", "--"], env=env)
+    try:
+        daemon.wait_ready(frames=20)
+        # The gtk status icon's window is titled with the status line, inside trayer.
+        m = wait_for_window(desktop, r'"SelfieCam: [^"]*":.*?(\d+)x(\d+)\+-?\d+\+-?\d+\s+'
+                                     r'\+(-?\d+)\+(-?\d+)')
+        w, h, x, y = map(int, m.groups())
+        subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + h // 2), "click", "3"],
+                       env=desktop, check=True, timeout=10)
+        time.sleep(1.0)  # let the menu map and draw
+        shot = tmp_path / "tray-menu.png"
+        subprocess.run(["import", "-window", "root", str(shot)], env=desktop, check=True,
+                       timeout=30)
+        # The menu drops down below the tray at the top right; the root window is black.
+        menu_area = np.asarray(Image.open(shot).convert("L"))[60:380, 560:630]
+        assert (menu_area > 200).mean() > 0.6, "the menu did not open (the screen stays dark)"
+        before = daemon.ctl("status")["status"]["published"]
+        # The first sensitive item is None (the status line is disabled): None, Replace, Blur.
+        subprocess.run(["xdotool", "key", "Down", "Down", "Down", "Return"], env=desktop,
+                       check=True, timeout=10)
+        deadline = time.monotonic() + 5
+        while (status := daemon.ctl("status")["status"])["effect"] != "blur":
+            assert time.monotonic() < deadline, status
+            time.sleep(0.05)
+        after = status["published"]
+        daemon.wait_frames(40)
+        python = child_of(daemon.proc.pid)
+        t0 = time.monotonic()
+        os.kill(python, signal.SIGTERM)
+        assert daemon.proc.wait(10) == 0
+        stop_s = time.monotonic() - t0
+    finally:
+        daemon.close()
+    print(f"menu screenshot: {shot}; stopped {stop_s:.2f} s after SIGTERM; ", end="")
+    log = daemon.log.read_text()
+    assert "tray icon: pystray gtk backend" in log and "live: effect=blur" in log, log
+    assert stop_s < 2.0, f"took {stop_s:.2f} s to stop after SIGTERM"
+
+    frames = read_frames(tmp_path / "out.mp4")
+    sharp_before = [sharpness(f) for f in frames[5:before - 2]]
+    blurred_after = [sharpness(f) for f in frames[after + SETTLE:]]
+    assert len(sharp_before) >= 10 and len(blurred_after) >= 20
+    reference = float(np.median(sharp_before))
+    assert min(sharp_before) > 0.6 * reference  # steady before the click: none blurred
+    assert max(blurred_after) < 0.5 * reference, (reference, max(blurred_after))
+    print(f"door sharpness: {reference:.1f} median before the click (min "
+          f"{min(sharp_before):.1f}), at most {max(blurred_after):.1f} after")

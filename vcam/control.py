@@ -1,0 +1,313 @@
+"""The live state of a running SelfieCam, and the one place that changes it.
+
+The tray menu, ``vcam ctl`` (over the control socket), the config-file watcher
+and the preview window's keys all call a :class:`Controller`; it makes a new
+:class:`~vcam.config.Config` for each change and hands it to the pipeline,
+which applies it from the next frame.  Nothing restarts: not the camera, not
+the virtual camera.  Listeners (the tray) are told after every change.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from vcam import assets_dir
+from vcam.backgrounds import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from vcam.config import Config, ConfigError, Effect, ModelChoice, hex_colour, load, parse_colour
+
+if TYPE_CHECKING:
+    from vcam.pipeline import Stats
+
+log = logging.getLogger(__name__)
+
+LIVE_FIELDS = ("effect", "model", "mirror", "background", "backgrounds", "blur", "key_colour",
+               "log_level", "refine")
+"""Config fields that change on the next frame; camera and virtual camera need a restart."""
+
+BLUR_LEVELS = {"Light": 6, "Medium": 12, "Strong": 25, "Heavy": 50}
+"""The blur strengths the tray offers (config.toml and ``vcam ctl blur`` take any 1..50)."""
+
+
+class ControlError(ValueError):
+    """A control request cannot be carried out; the message says what is allowed."""
+
+
+class Target(Protocol):
+    """What the controller drives: :class:`vcam.pipeline.Pipeline` is one."""
+
+    status: str
+    done: threading.Event
+    stats: Stats
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def paused(self) -> bool: ...
+
+    def configure(self, cfg: Config) -> None: ...
+
+    def set_paused(self, paused: bool) -> None: ...
+
+
+@dataclass(frozen=True)
+class Status:
+    """A snapshot of the running state, for the tray's status line and ``vcam ctl status``."""
+
+    effect: str
+    background: str
+    blur: int
+    model: str
+    mirror: bool
+    paused: bool
+    fps: float
+    published: int
+    camera: str
+    output: str
+    pipeline: str
+    config: str
+    config_error: str
+
+    @property
+    def error(self) -> bool:
+        """Something the user should look at: a bad config edit or a lost camera."""
+        return bool(self.config_error) or self.pipeline.startswith(("error", "camera lost"))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    def summary(self) -> str:
+        """One line for the tray: fps, camera, device."""
+        state = "paused" if self.paused else f"{self.fps:.0f} fps"
+        return f"{state} · {self.camera} · {self.output}"
+
+
+def bundled_backgrounds() -> list[Path]:
+    """The images and videos in the bundled ``assets/backgrounds/``."""
+    folder = assets_dir() / "backgrounds"
+    media = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in media) \
+        if folder.is_dir() else []
+
+
+def canonical(spec: str) -> str:
+    """A background spelt one way: a colour as is, an existing file as its resolved path."""
+    if not spec or parse_colour(spec) is not None:
+        return spec
+    path = Path(spec).expanduser()
+    return str(path.resolve()) if path.exists() else spec
+
+
+def background_label(spec: str) -> str:
+    """How a background is named in menus: a colour as ``#rrggbb``, a file by its name."""
+    return f"Colour {spec}" if parse_colour(spec) is not None else Path(spec).name
+
+
+class Controller:
+    """Owns the live Config and applies changes to the pipeline; safe from any thread.
+
+    ``config_path`` is the config.toml being watched (it may not exist yet);
+    ``camera`` and ``output`` name the running devices for the status line, briefly.
+    """
+
+    def __init__(self, target: Target, config_path: Path | None, *, camera: str = "",
+                 output: str = "") -> None:
+        self._target = target
+        self._lock = threading.RLock()
+        self._listeners: list[Callable[[], None]] = []
+        self.config_path = config_path
+        self.camera = camera
+        self.output = output
+        self.config_error = ""
+        self._file_cfg = self._read_file_quietly()
+        self._rate_t, self._rate_n = time.monotonic(), 0
+        self._fps = 0.0
+
+    # -- reading --------------------------------------------------------------
+    @property
+    def config(self) -> Config:
+        return self._target.config
+
+    @property
+    def paused(self) -> bool:
+        return self._target.paused
+
+    def backgrounds(self) -> list[str]:
+        """What the Backgrounds menu and ``background next`` cycle through, in order:
+        the configured ones, then the bundled ones, then the current one if it is
+        neither (a colour, say)."""
+        cfg = self.config
+        seen = dict.fromkeys(canonical(str(p)) for p in (*cfg.backgrounds,
+                                                          *bundled_backgrounds()))
+        current = canonical(cfg.background)
+        if current and current not in seen:
+            seen[current] = None
+        return list(seen)
+
+    @property
+    def background(self) -> str:
+        """The current background, spelt as in :meth:`backgrounds`."""
+        return canonical(self.config.background)
+
+    def status(self) -> Status:
+        """The running state now; fps is measured over the last few seconds."""
+        cfg = self.config
+        published = self._target.stats.published
+        with self._lock:
+            now = time.monotonic()
+            if now - self._rate_t >= 0.5:
+                self._fps = (published - self._rate_n) / (now - self._rate_t)
+                self._rate_t, self._rate_n = now, published
+            fps = self._fps
+        return Status(
+            effect=cfg.effect.value, background=cfg.background, blur=cfg.blur,
+            model=cfg.model.value, mirror=cfg.mirror, paused=self.paused,
+            fps=round(fps, 1), published=published, camera=self.camera, output=self.output,
+            pipeline=self._target.status, config=str(self.config_path or ""),
+            config_error=self.config_error)
+
+    # -- changing -------------------------------------------------------------
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every change (from the thread that made it)."""
+        self._listeners.append(listener)
+
+    def _notify(self) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:  # a broken listener must not undo the change
+                log.exception("state listener failed")
+
+    def _apply(self, **changes: Any) -> None:
+        with self._lock:
+            cfg = self.config.replace(**changes)
+            self._target.configure(cfg)
+        log.info("live: %s", ", ".join(f"{k}={_show(v)}" for k, v in changes.items()))
+        self._notify()
+
+    def set_effect(self, effect: Effect | str) -> None:
+        self._apply(effect=_member(Effect, effect, "effect"))
+
+    def set_background(self, spec: str) -> None:
+        """Show ``spec`` (a colour, or an image or video path) and switch to ``replace``:
+        choosing a background means wanting to see it."""
+        if parse_colour(spec) is None:
+            path = Path(spec).expanduser()
+            if not path.is_file():
+                raise ControlError(f"background {spec!r}: no such file (give an image or "
+                                   f"video path, a colour like '#336699', next or previous)")
+            spec = str(path.resolve())
+        self._apply(background=spec, effect=Effect.REPLACE)
+
+    def step_background(self, step: int = 1) -> str:
+        """Move ``step`` places through :meth:`backgrounds` (wrapping); returns the new one."""
+        with self._lock:
+            choices = self.backgrounds()
+            current = self.background
+            i = choices.index(current) if current in choices else -1
+            new = choices[(i + step) % len(choices)]
+            self.set_background(new)
+        return new
+
+    def set_blur(self, blur: int) -> None:
+        if not 1 <= blur <= 50:
+            raise ControlError(f"blur must be from 1 to 50, got {blur}")
+        self._apply(blur=blur)
+
+    def set_model(self, model: ModelChoice | str) -> None:
+        self._apply(model=_member(ModelChoice, model, "model"))
+
+    def set_mirror(self, mirror: bool) -> None:
+        self._apply(mirror=mirror)
+
+    def set_paused(self, paused: bool) -> None:
+        """Paused: the camera is released (its light goes off) and a still frame is sent."""
+        self._target.set_paused(paused)
+        log.info("live: %s", "paused" if paused else "resumed")
+        self._notify()
+
+    def quit(self) -> None:
+        """Stop the daemon (the run loop sees the pipeline done and shuts everything down)."""
+        log.info("quit requested")
+        self._target.done.set()
+
+    # -- config file ----------------------------------------------------------
+    def _read_file_quietly(self) -> Config | None:
+        if self.config_path is None or not self.config_path.exists():
+            return None
+        try:
+            return load(self.config_path)
+        except ConfigError:
+            return None  # the first load already reported it, or the watcher will
+
+    def reload(self, *, edits_only: bool = False) -> bool:
+        """Read the config file again and apply it; False if it is bad (the running
+        settings stay, and the error shows in the log and the tray).
+
+        ``edits_only`` (the file watcher) applies only the keys that changed in the
+        file since it was last read, so a tray choice or a command-line flag stays
+        until the file itself says otherwise; a plain reload takes every live key
+        from the file.
+        """
+        path = self.config_path
+        if path is None:
+            raise ControlError("no config file to reload (start vcam with --config PATH, "
+                               "or create ~/.config/selfiecam/config.toml)")
+        if not path.exists():
+            if edits_only:
+                log.info("%s was removed; keeping the running settings", path)
+                return True
+            raise ControlError(f"{path} does not exist; nothing to reload")
+        try:
+            new = load(path)
+        except ConfigError as e:
+            self.config_error = str(e)
+            log.error("config not applied, keeping the running settings: %s", e)
+            self._notify()
+            return False
+        with self._lock:
+            old = self._file_cfg or Config()
+            fields = [f for f in LIVE_FIELDS
+                      if not edits_only or getattr(new, f) != getattr(old, f)]
+            for part in ("camera", "virtual_camera"):
+                if getattr(new, part) != getattr(old, part):
+                    log.warning("config: [%s] changed; restart vcam to apply it", part)
+            self._file_cfg = new
+            self.config_error = ""
+            changes = {f: getattr(new, f) for f in fields
+                       if getattr(new, f) != getattr(self.config, f)}
+            if "log_level" in changes:
+                logging.getLogger().setLevel(new.log_level.upper())
+            if changes:
+                self._apply(**changes)
+            else:
+                log.info("config %s read; nothing to change", path)
+                self._notify()
+        return True
+
+
+E = TypeVar("E", bound=enum.StrEnum)
+
+
+def _member(kind: type[E], value: E | str, what: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        raise ControlError(f"unknown {what} {value!r}; one of: "
+                           f"{', '.join(m.value for m in kind)}") from None
+
+
+def _show(value: object) -> str:
+    if isinstance(value, Effect | ModelChoice):
+        return value.value
+    if isinstance(value, tuple) and len(value) == 3 and all(isinstance(c, int) for c in value):
+        return hex_colour(value)
+    return str(value)
