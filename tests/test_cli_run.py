@@ -110,3 +110,65 @@ def test_help_explains_itself() -> None:
     for flag in ("--source", "--effect", "--background", "--model", "--output", "--frames",
                  "--no-tray", "--demo", "--verbose"):
         assert flag in r.stdout
+
+
+def start_daemon(tmp_path: Path, *args: str, env: dict | None = None) -> subprocess.Popen:
+    """A real `vcam run` on the demo clip; returns once its output is open."""
+    p = subprocess.Popen([sys.executable, "-m", "vcam", "run", "--source", str(DEMO_CLIP),
+                          "--no-tray", *args], cwd=REPO, env=env or clean_env(tmp_path),
+                         stderr=subprocess.PIPE, text=True)
+    assert p.stderr is not None
+    for line in p.stderr:
+        if "output:" in line:
+            return p
+    raise AssertionError(f"daemon did not start (exit {p.wait()})")
+
+
+def test_one_daemon_per_user(tmp_path: Path) -> None:
+    env = clean_env(tmp_path)
+    first = start_daemon(tmp_path, "--output", str(tmp_path / "a.mp4"), env=env)
+    try:
+        r = vcam("run", "--source", "0", "--output", str(tmp_path / "b.mp4"), env=env,
+                 timeout=30)
+        assert r.returncode == 1
+        assert f"already running (pid {first.pid}" in r.stderr
+        assert not (tmp_path / "b.mp4").exists()
+    finally:
+        first.terminate()
+        assert first.wait(10) == 0
+    # Once it is gone, the next one may start.
+    r = vcam("run", "--source", str(DEMO_CLIP), "--output", str(tmp_path / "c.mp4"),
+             "--frames", "5", "--no-tray", env=env)
+    assert r.returncode == 0, r.stderr
+
+
+def test_sighup_reloads_the_config(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    before = 'effect = "none"\n'
+    after = 'effect = "replace"\nbackground = "#ff00ff"\n'
+    cfg.write_text(before.ljust(len(after) - 1, "#") + "\n")
+    out = tmp_path / "out.mp4"
+    p = start_daemon(tmp_path, "--config", str(cfg), "--output", str(out))
+    try:
+        time.sleep(1.0)
+        # Rewrite it in place with the same size and mtime, so only SIGHUP (not the
+        # file watcher, which looks at mtime, size and inode) can see the change.
+        st = cfg.stat()
+        with open(cfg, "r+") as f:
+            f.write(after)
+        assert cfg.stat().st_size == st.st_size
+        os.utime(cfg, ns=(st.st_atime_ns, st.st_mtime_ns))
+        p.send_signal(signal.SIGHUP)
+        time.sleep(2.0)
+    finally:
+        p.terminate()
+        assert p.wait(10) == 0
+    cap = cv2.VideoCapture(str(out))
+    corners = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        corners.append(f[:40, :40].reshape(-1, 3).mean(axis=0))
+    magenta = [abs(c[0] - 255) < 20 and c[1] < 30 and abs(c[2] - 255) < 20 for c in corners]
+    assert not magenta[0] and magenta[-1], "SIGHUP should have switched to a magenta background"

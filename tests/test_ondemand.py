@@ -67,5 +67,5 @@ def test_camera_runs_only_while_someone_watches(tmp_path: Path) -> None:
             time.sleep(0.02)
         assert len(closed) == 2 and closed[1] - t_close < 1.5
     finally:
-        watch.stop()
+        watch.close()
         p.stop()

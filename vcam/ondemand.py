@@ -64,7 +64,7 @@ class OnDemand:
             elif pids:
                 unwatched_for = 0.0
 
-    def stop(self) -> None:
+    def close(self) -> None:
         self._stop.set()
         if self._thread.ident is not None:
             self._thread.join(timeout=1)

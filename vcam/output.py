@@ -143,15 +143,32 @@ class FileOutput:
 
 
 class WindowOutput:
-    """An OpenCV preview window.  Key presses go to ``on_key`` (one character)."""
+    """An OpenCV preview window.  Key presses go to ``on_key`` (one character);
+    ``caption()`` (effect, fps...) is drawn in a corner, refreshed twice a second."""
 
-    def __init__(self, title: str, on_key: Callable[[str], None] | None = None) -> None:
+    def __init__(self, title: str, on_key: Callable[[str], None] | None = None,
+                 caption: Callable[[], str] | None = None) -> None:
         self.title = title
         self.description = f"window {title!r}"
         self._on_key = on_key
+        self._caption = caption
+        self._text = ""
+        self._text_t = 0.0
         self._opened = False
 
     def send(self, frame: np.ndarray) -> None:
+        if self._caption is not None:
+            now = time.monotonic()
+            if now - self._text_t >= 0.5:
+                self._text, self._text_t = self._caption(), now
+            frame = frame.copy()
+            # A dark band behind the text: an outline drawn with a thicker stroke does not
+            # line up (OpenCV 5 draws thicker text with a bolder, wider font).
+            (tw, th), _ = cv2.getTextSize(self._text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+            band = frame[0:th + 14, 0:min(frame.shape[1], tw + 16)]
+            band //= 3
+            cv2.putText(frame, self._text, (8, th + 6), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                        (255, 255, 255), 1, cv2.LINE_AA)
         try:
             cv2.imshow(self.title, frame)
             self._opened = True
@@ -179,9 +196,10 @@ class ReconnectingOutput:
 
     RETRY_MIN, RETRY_MAX = 0.5, 5.0
 
-    def __init__(self, open_output: Callable[[], Output]) -> None:
+    def __init__(self, open_output: Callable[[], Output], first: Output | None = None) -> None:
+        """``first``: an output already open (else ``open_output()`` opens one now)."""
         self._open = open_output
-        self._out: Output | None = open_output()
+        self._out: Output | None = first or open_output()
         self.description = self._out.description
         self._retry = self.RETRY_MIN
         self._next_try = 0.0

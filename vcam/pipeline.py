@@ -154,10 +154,9 @@ class Pipeline:
         for t in self._threads:
             if t.is_alive():
                 log.warning("thread %s did not stop in time", t.name)
-        try:
-            self.output.close()
-        finally:
-            self.done.set()
+        if self._threads[2].ident is None:
+            self.output.close()  # never started: nobody else will close it
+        self.done.set()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the pipeline is done (frame count reached, a fatal error, or stopped)."""
@@ -338,3 +337,6 @@ class Pipeline:
                     self.done.set()
         finally:
             comp.close()
+            # The thread that used the output closes it: GUI toolkits (the preview window)
+            # hang when a window is closed from another thread.
+            self.output.close()

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Protocol
@@ -26,7 +27,16 @@ from vcam.config import (
 )
 from vcam.control import Controller
 from vcam.ctl import ControlServer, CtlError
-from vcam.output import FileOutput, Output, OutputError, VirtualCamera, WindowOutput
+from vcam.instance import AlreadyRunning, InstanceLock
+from vcam.ondemand import OnDemand
+from vcam.output import (
+    FileOutput,
+    Output,
+    OutputError,
+    ReconnectingOutput,
+    VirtualCamera,
+    WindowOutput,
+)
 from vcam.pipeline import Pipeline
 from vcam.segment import Segmenter, pick_model
 from vcam.tray import TrayError, open_tray
@@ -88,12 +98,14 @@ def choose_output(args: argparse.Namespace, cfg: Config) -> str:
 
 
 def open_output(kind: str, cfg: Config, source: Source, fps: float,
-                on_key: object = None) -> Output:
+                on_key: Callable[[str], None] | None = None,
+                caption: Callable[[], str] | None = None) -> Output:
     if kind == "virtual":
-        return VirtualCamera(source.width, source.height, fps, name=cfg.virtual_camera.name,
-                             device=cfg.virtual_camera.device)
+        vc = cfg.virtual_camera
+        return VirtualCamera(source.width, source.height, fps, name=vc.name, device=vc.device,
+                             pixel_format=vc.pixel_format)
     if kind == "window":
-        return WindowOutput("SelfieCam preview", on_key)  # type: ignore[arg-type]
+        return WindowOutput("SelfieCam preview", on_key, caption)
     return FileOutput(Path(kind), source.width, source.height, fps)
 
 
@@ -142,6 +154,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"vcam: config error: {e}", file=sys.stderr)
         return EXIT_USAGE
     setup_logging(cfg.log_level, args.verbose)
+    try:
+        lock = InstanceLock()
+    except (AlreadyRunning, OSError) as e:
+        print(f"vcam: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        return _run(args, cfg)
+    finally:
+        lock.release()
+
+
+def _run(args: argparse.Namespace, cfg: Config) -> int:
     cam = cfg.camera
     try:
         source = open_source(cam.device, cam.width, cam.height, cam.fps, cam.fourcc)
@@ -163,23 +187,37 @@ def run(args: argparse.Namespace) -> int:
     def on_key(ch: str) -> None:
         if controller is None:
             return
-        keys = {"n": Effect.NONE, "r": Effect.REPLACE, "b": Effect.BLUR,
+        keys = {"n": Effect.NONE, "r": Effect.REPLACE, "l": Effect.BLUR,
                 "d": Effect.DESATURATE, "t": Effect.TRANSPARENT}
         if ch in ("q", "\x1b"):
             controller.quit()
+        elif ch == "b":
+            controller.step_background(1)
         elif ch == "m":
             controller.set_mirror(not controller.config.mirror)
         elif ch in keys:
             controller.set_effect(keys[ch])
 
+    def caption() -> str:
+        if controller is None:
+            return ""
+        st = controller.status()
+        return f"{st.effect} | {st.fps:.0f} fps | keys l r b d t n m q"
+
     try:
         preload_model(cfg, source.width, source.height, args.verbose)
-        output = open_output(kind, cfg, source, fps, on_key)
+        first = open_output(kind, cfg, source, fps, on_key, caption)
     except (OutputError, OSError, ValueError) as e:
         source.close()
         print(f"vcam: {e}", file=sys.stderr)
         return EXIT_FAILURE
-    log.info("output: %s", output.description)
+    log.info("output: %s", first.description)
+    output_name = short_name(kind, first, cfg)
+    output: Output = first
+    if isinstance(first, VirtualCamera):
+        # A virtual camera that vanishes (module unloaded, device removed) is reopened
+        # with back-off while the pipeline runs on.
+        output = ReconnectingOutput(lambda: open_output(kind, cfg, source, fps), first)
 
     # A file source is reopened too: resuming after a pause needs it.
     pipeline = Pipeline(cfg, source, output, reopen=reopen,
@@ -188,11 +226,15 @@ def run(args: argparse.Namespace) -> int:
                         fps=fps, max_frames=frames)
     config_path = Path(args.config) if args.config else user_config_path()
     controller = Controller(pipeline, config_path, camera=short_name(cam.device, source, cfg),
-                            output=short_name(kind, output, cfg))
+                            output=output_name)
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: stopping", signum)
         pipeline.done.set()
+
+    def on_hangup(_signum: int, _frame: FrameType | None) -> None:
+        log.info("SIGHUP: reloading %s", config_path)
+        controller.reload()
 
     demo_step = round(DEMO_SECONDS_PER_EFFECT * fps)
 
@@ -203,9 +245,14 @@ def run(args: argparse.Namespace) -> int:
                 controller.set_effect(effect)
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hangup)
     t0 = time.monotonic()
     services = start_services(controller, config_path)
     pipeline.start()
+    if isinstance(first, VirtualCamera) and cfg.virtual_camera.on_demand:
+        watch = OnDemand(first.device, pipeline.set_idle)
+        watch.start()
+        services.append(watch)
     try:
         tray = None if args.no_tray else open_tray(controller)
         try:
