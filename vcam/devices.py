@@ -313,9 +313,16 @@ def open_by(paths: list[str], proc: Path = PROC) -> dict[str, list[Holder]]:
         if not pid_dir.name.isdigit():
             continue
         try:
-            links = {os.readlink(fd) for fd in (pid_dir / "fd").iterdir()}
+            fds = list((pid_dir / "fd").iterdir())
         except OSError:
             continue
+        links = set()
+        for fd in fds:
+            # An fd may close between the listing and the readlink (the listing's own does).
+            try:
+                links.add(os.readlink(fd))
+            except OSError:
+                continue
         for target in links & targets.keys():
             found[targets[target]].append(Holder(int(pid_dir.name), _command(pid_dir)))
     return found

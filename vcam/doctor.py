@@ -112,15 +112,15 @@ def check_camera(cfg: Config, devices: list[VideoDevice],
         return Check("camera", Status.FAIL, f"camera.device {spec!r}: {path} does not exist; "
                                             f"cameras here: {listed}",
                      f'set {setting} to "{cameras[0].path}"')
-    if target.error:
-        return Check("camera", Status.FAIL, target.error, _open_fix(target))
-    if target.kind is not Kind.CAMERA:
+    if target.kind in (Kind.VIRTUAL, Kind.OTHER):
         what = "a virtual output" if target.kind is Kind.VIRTUAL else "not a capture device"
         return Check("camera", Status.FAIL,
                      f"camera.device {spec!r} is {path} ({target.label}), {what}; "
                      f"cameras here: {listed}",
                      f'set {setting} to "{cameras[0].path}"' if cameras else
                      "plug in a webcam; `vcam run --demo` works without one")
+    if target.error:
+        return Check("camera", Status.FAIL, target.error, _open_fix(target))
     detail = f"{path} ({target.label}, {target.driver or 'driver unknown'})"
     if target.modes:
         detail += f": {describe_modes(target.modes, most=4)}"
