@@ -114,7 +114,8 @@ class VideoDevice:
 
     @property
     def number(self) -> int:
-        return int(self.path.removeprefix("/dev/video"))
+        """N of /dev/videoN."""
+        return _number(self.path)
 
 
 @dataclass(frozen=True)
@@ -255,51 +256,66 @@ def loopback_exclusive_caps(number: int, loopback_numbers: list[int],
     return exclusive[index] if index < len(exclusive) else None
 
 
+def _number(path: str) -> int:
+    return int(path.removeprefix("/dev/video"))
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """What sysfs and the driver said about one node, before it is classified."""
+
+    path: str
+    label: str
+    node: Path
+    """Its /sys/class/video4linux/videoN folder."""
+    q: _Query | None
+    error: OSError | None
+
+    @property
+    def loopback(self) -> bool:
+        # Without the driver's word: v4l2loopback adds max_openers to its devices' sysfs.
+        return self.q.driver == LOOPBACK_DRIVER if self.q else (self.node / "max_openers").exists()
+
+
+def _classify(p: _Probe, loopbacks: list[int], sys_root: Path) -> VideoDevice:
+    exclusive: bool | None = None
+    if p.loopback:
+        kind = Kind.VIRTUAL
+        if p.q is not None:
+            # With exclusive_caps off it announces both; with it on, only one at a time.
+            both = CAP_VIDEO_CAPTURE | CAP_VIDEO_OUTPUT
+            exclusive = p.q.caps & both != both
+        else:
+            exclusive = loopback_exclusive_caps(_number(p.path), loopbacks, sys_root)
+    elif p.q is not None:
+        kind = _kind_from_caps(p.q.caps, p.q.driver)
+    elif _sysfs_driver(p.node):
+        # A UVC camera registers its picture node first (index 0), then a metadata node.
+        index = p.node / "index"
+        kind = Kind.CAMERA if not index.exists() or index.read_text().strip() == "0" \
+            else Kind.OTHER
+    else:
+        kind = Kind.UNKNOWN
+    if p.q is not None:
+        return VideoDevice(p.path, p.label, kind, p.q.driver, p.q.bus, p.q.caps, exclusive,
+                           tuple(p.q.modes))
+    assert p.error is not None
+    return VideoDevice(p.path, p.label, kind, _sysfs_driver(p.node), exclusive_caps=exclusive,
+                       error=f"cannot open {p.path}: {p.error.strerror or p.error}",
+                       open_errno=p.error.errno or 0)
+
+
 def list_devices(sys_root: Path = SYS) -> list[VideoDevice]:
     """Every video4linux device, classified; cameras come with their modes."""
-    found: list[tuple[str, str, Path, _Query | None, OSError | None]] = []
-    for path, label in v4l2_devices(sys_root / "class" / "video4linux").items():
-        node = sys_root / "class" / "video4linux" / Path(path).name
+    v4l = sys_root / "class" / "video4linux"
+    probes: list[_Probe] = []
+    for path, label in v4l2_devices(v4l).items():
         try:
-            q: _Query | None = query(path)
-            error = None
+            probes.append(_Probe(path, label, v4l / Path(path).name, query(path), None))
         except OSError as e:
-            q, error = None, e
-        found.append((path, label, node, q, error))
-
-    def is_loopback(node: Path, q: _Query | None) -> bool:
-        return q.driver == LOOPBACK_DRIVER if q else (node / "max_openers").exists()
-
-    loop_numbers = [int(p.removeprefix("/dev/video")) for p, _, n, q, _ in found
-                    if is_loopback(n, q)]
-    devices: list[VideoDevice] = []
-    for path, label, node, q, error in found:
-        number = int(path.removeprefix("/dev/video"))
-        exclusive: bool | None = None
-        if is_loopback(node, q):
-            kind = Kind.VIRTUAL
-            if q is not None:
-                # With exclusive_caps off it announces both; with it on, only one at a time.
-                both = CAP_VIDEO_CAPTURE | CAP_VIDEO_OUTPUT
-                exclusive = q.caps & both != both
-            else:
-                exclusive = loopback_exclusive_caps(number, loop_numbers, sys_root)
-        elif q is not None:
-            kind = _kind_from_caps(q.caps, q.driver)
-        elif _sysfs_driver(node):
-            # A UVC camera registers its picture node first (index 0), then a metadata node.
-            index = (node / "index").read_text().strip() if (node / "index").exists() else "0"
-            kind = Kind.CAMERA if index == "0" else Kind.OTHER
-        else:
-            kind = Kind.UNKNOWN
-        devices.append(VideoDevice(
-            path=path, label=label, kind=kind,
-            driver=q.driver if q else _sysfs_driver(node),
-            bus=q.bus if q else "", caps=q.caps if q else None, exclusive_caps=exclusive,
-            modes=tuple(q.modes) if q else (),
-            error=f"cannot open {path}: {error.strerror or error}" if error else "",
-            open_errno=(error.errno or 0) if error else 0))
-    return devices
+            probes.append(_Probe(path, label, v4l / Path(path).name, None, e))
+    loopbacks = [_number(p.path) for p in probes if p.loopback]
+    return [_classify(p, loopbacks, sys_root) for p in probes]
 
 
 def open_by(paths: list[str], proc: Path = PROC) -> dict[str, list[Holder]]:
@@ -335,7 +351,8 @@ def _command(pid_dir: Path) -> str:
         text = " ".join(os.path.basename(a.decode(errors="replace")) if i == 0 else
                         a.decode(errors="replace") for i, a in enumerate(argv) if a)
         if text:
-            return text[:80]
+            # One line, however the program was started (python -c "<script>" has newlines).
+            return " ".join(text.split())[:80]
         return (pid_dir / "comm").read_text().strip()
     except OSError:
         return "?"
