@@ -138,6 +138,7 @@ def test_camera_check_reads_modes_and_who_holds_it() -> None:
     assert busy.status is Status.WARN and "in use by 4242 (zoom)" in busy.detail
     ours = check_camera(on(4), [cam], lambda p: ["77 (python3 -m vcam run)"])
     assert ours.status is Status.OK
+    assert ours.detail.endswith("; SelfieCam has it open (77 (python3 -m vcam run))")
 
 
 def test_virtual_camera_check(tmp_path: Path) -> None:

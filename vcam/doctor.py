@@ -124,7 +124,10 @@ def check_camera(cfg: Config, devices: list[VideoDevice],
     detail = f"{path} ({target.label}, {target.driver or 'driver unknown'})"
     if target.modes:
         detail += f": {describe_modes(target.modes, most=4)}"
-    others = [h for h in held(path) if "vcam" not in h]
+    holders = held(path)
+    others = [h for h in holders if "vcam" not in h]
+    if len(others) < len(holders):
+        detail += f"; SelfieCam has it open ({', '.join(h for h in holders if 'vcam' in h)})"
     want = (cfg.camera.width, cfg.camera.height)
     if target.modes and want not in {(m.width, m.height) for m in target.modes}:
         return Check("camera", Status.WARN,
