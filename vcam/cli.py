@@ -96,6 +96,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help=", ".join(COMMANDS))
     c.add_argument("value", nargs="?", metavar="ARG", help="the command's argument, if any")
     c.add_argument("--json", action="store_true", help="print the daemon's reply as JSON")
+    d = sub.add_parser("devices", help="list cameras and virtual outputs",
+                       description="List the physical cameras (with their modes) and the "
+                                   "v4l2loopback virtual outputs, and which one is SelfieCam's.")
+    d.add_argument("--json", action="store_true", help="machine-readable output")
+
+    dr = sub.add_parser(
+        "doctor", help="check that `vcam run` will work, and say how to fix what is missing",
+        description="Check the camera, the SelfieCam device, the tray, ffmpeg, the config "
+                    "file, the models and OpenCV. Exit code 0 when `vcam run` would work.")
+    dr.add_argument("--config", type=str, metavar="PATH", help="config file to check")
+    dr.add_argument("--json", action="store_true", help="machine-readable output")
+
+    a = sub.add_parser(
+        "autostart", help="start SelfieCam at login (systemd user unit + XDG autostart)",
+        description="enable: install a systemd user unit (restarts on failure) and an XDG "
+                    "autostart entry; disable: remove both; status: exit code 0 when enabled.")
+    a.add_argument("action", choices=["enable", "disable", "status"])
     return p
 
 
@@ -120,6 +137,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vcam.ctl import main as ctl_main
 
         return ctl_main(args)
+    if args.command == "devices":
+        from vcam.devices import main as devices_main
+
+        return devices_main(args)
+    if args.command == "doctor":
+        from vcam.doctor import main as doctor_main
+
+        return doctor_main(args)
+    if args.command == "autostart":
+        from vcam.autostart import main as autostart_main
+
+        return autostart_main(args)
     raise AssertionError(args.command)
 
 
