@@ -38,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from vcam import assets_dir  # noqa: E402
 from vcam.backgrounds import load_background  # noqa: E402
 from vcam.config import Config, Effect, ModelChoice, RefineConfig, load  # noqa: E402
 from vcam.effects import EffectParams, apply_effect  # noqa: E402
@@ -250,7 +251,7 @@ def save_pictures(models: Models, cfg: Config, photo: Path, out_dir: Path) -> li
     conf = models.confidence(frame)
     raw = raw_alpha(conf, w, h)
     refined = Refiner(cfg.refine).refine(conf, frame)
-    bg = load_background("backgrounds/dusk-bokeh.jpg")
+    bg = load_background(assets_dir() / "backgrounds" / "dusk-bokeh.jpg")
     background = bg.frame(w, h)
     bg.close()
     before_p = EffectParams(background=background, blur=cfg.blur, key_colour=cfg.key_colour)

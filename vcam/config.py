@@ -110,8 +110,8 @@ class RefineConfig:
     softness: float = 0.3
     """Width of the soft ramp around ``threshold``; 0 is a hard cut."""
     temporal: bool = True
-    temporal_strength: float = 0.9
-    """The previous mask's share where the model is most unsure (0..0.95)."""
+    temporal_strength: float = 0.97
+    """The previous mask's share at most, where the mask is unsure or still (0..0.99)."""
     motion_level: int = 12
     """Grey-level change (0..255) that counts as motion: still parts of the picture
     are smoothed even where the model is sure; 0 = smooth by uncertainty only."""
@@ -324,7 +324,7 @@ def parse(data: Mapping[str, Any], source: str, base: Path | None = None) -> Con
         threshold=f.number("threshold", dr.threshold, 0.05, 0.95),
         softness=f.number("softness", dr.softness, 0.0, 1.0),
         temporal=f.boolean("temporal", dr.temporal),
-        temporal_strength=f.number("temporal_strength", dr.temporal_strength, 0.0, 0.95),
+        temporal_strength=f.number("temporal_strength", dr.temporal_strength, 0.0, 0.99),
         motion_level=f.integer("motion_level", dr.motion_level, 0, 255),
         min_blob=f.number("min_blob", dr.min_blob, 0.0, 0.5),
         min_hole=f.number("min_hole", dr.min_hole, 0.0, 0.5),

@@ -97,8 +97,8 @@ def light_wrap(composite: np.ndarray, background: np.ndarray, alpha: np.ndarray,
     sigma = width * sw / 640
     outside = 1.0 - a
     near = cv2.GaussianBlur(outside, (0, 0), sigma)
-    glow = cv2.GaussianBlur(bg * outside[..., None], (0, 0), sigma)
-    glow /= np.maximum(near, 1e-3)[..., None]
+    glow = cv2.GaussianBlur(bg * outside[..., None], (0, 0), sigma) / np.maximum(
+        near, 1e-3)[..., None]
     # Only the person's side of the edge takes light, most where the background is near.
     amount = cv2.convertScaleAbs(a * np.minimum(near * 2.0, 1.0), alpha=255.0 * strength)
     glow8 = cv2.resize(cv2.convertScaleAbs(glow), (w, h), interpolation=cv2.INTER_LINEAR)

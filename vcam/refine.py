@@ -57,6 +57,8 @@ class Refiner:
         hi = max(cfg.motion_level, 1)
         still = np.clip((hi - np.arange(256)) * (1.5 / hi), 0.0, 1.0)
         self._still_lut = np.round(still * strength).astype(np.uint8)
+        settled = np.clip((6 * hi - np.arange(256)) / (3 * hi), 0.0, 1.0)
+        self._settled_lut = np.round(settled * 255).astype(np.uint8)
 
     def reset(self) -> None:
         """Forget the previous mask (a new scene, a new source or a new model)."""
@@ -93,6 +95,9 @@ class Refiner:
         if cfg.motion_level > 0:
             # Dilated so an edge that moved counts as moving on both of its sides.
             motion = cv2.dilate(cv2.absdiff(gray, self._prev_gray), _KERNEL3)
+            # Where the picture clearly moved, even an unsure rim takes the new mask
+            # (no trail); where it is still, even a sure pixel is steadied.
+            keep = cv2.multiply(keep, cv2.LUT(motion, self._settled_lut), scale=1 / 255)
             keep = cv2.max(keep, cv2.LUT(motion, self._still_lut))
         out = cv2.add(cv2.multiply(self._prev, keep, scale=1 / 255),
                       cv2.multiply(alpha8, cv2.bitwise_not(keep), scale=1 / 255))
@@ -148,7 +153,7 @@ class Refiner:
         # the picture at any size; eps on a 0..1 scale, the guide is 0..255.
         radius = max(1, round(cfg.guided_radius * ww / 640))
         guided = cv2.ximgproc.guidedFilter(gray, src, radius,
-                                           cfg.guided_eps * 255.0 * 255.0, -1)
+                                           cfg.guided_eps * 255.0 * 255.0, dDepth=-1)
         # Where the picture is flat the guided filter is a double box blur, which
         # eats into thin or small parts of a person.  Subtract that blur's own
         # change so only the pull towards the picture's edges is left.
