@@ -112,9 +112,10 @@ class RefineConfig:
     temporal: bool = True
     temporal_strength: float = 0.97
     """The previous mask's share at most, where the mask is unsure or still (0..0.99)."""
-    motion_level: int = 12
+    motion_level: int = 20
     """Grey-level change (0..255) that counts as motion: still parts of the picture
-    are smoothed even where the model is sure; 0 = smooth by uncertainty only."""
+    are steadied even where the mask is sure, and an unsure edge that clearly
+    moved (about 3x this) is not; 0 = steady unsure pixels only."""
     min_blob: float = 0.005
     """Drop disconnected person blobs smaller than this fraction of the frame; 0 = off."""
     min_hole: float = 0.0

@@ -51,13 +51,18 @@ class Refiner:
         # alpha and the grey frame it came from (working size, uint8).
         self._prev: np.ndarray | None = None
         self._prev_gray: np.ndarray | None = None
-        # Lookup tables (uint8 -> share of the previous mask, 0..255).
+        # Lookup tables, uint8 -> 0..255.  With m = motion_level (grey levels):
+        # unsure: alpha -> the previous mask's share for an unsure pixel;
+        # still: change -> its share for a still pixel, full below m/3, none from m;
+        # settled: change -> how much of the unsure share survives motion, all
+        # below 1.8 m, none from 3.6 m (a clearly moving edge).
         strength = 255.0 * cfg.temporal_strength
         self._unsure_lut = np.round(_uncertainty_lut() * strength).astype(np.uint8)
-        hi = max(cfg.motion_level, 1)
-        still = np.clip((hi - np.arange(256)) * (1.5 / hi), 0.0, 1.0)
+        m = max(cfg.motion_level, 1)
+        change = np.arange(256, dtype=np.float64)
+        still = np.clip((m - change) * (1.5 / m), 0.0, 1.0)
         self._still_lut = np.round(still * strength).astype(np.uint8)
-        settled = np.clip((6 * hi - np.arange(256)) / (3 * hi), 0.0, 1.0)
+        settled = np.clip((3.6 * m - change) / (1.8 * m), 0.0, 1.0)
         self._settled_lut = np.round(settled * 255).astype(np.uint8)
 
     def reset(self) -> None:
@@ -77,13 +82,16 @@ class Refiner:
         """Blend in the previous mask where the mask is unsure or the picture is still.
 
         ``alpha8`` and ``gray`` are uint8 at the same (working) size.  The
-        previous mask's share is ``temporal_strength`` times the larger of the
-        mask's uncertainty (see :func:`_uncertainty_lut`: 1 at 0.5, 0 at 0 or 1) and
-        the stillness of the picture there (1 where the grey frame changed by
-        less than a third of ``motion_level``, 0 from ``motion_level`` up).  A
-        moving person changes the picture and is sure inside and out, so it takes
-        the new mask at once; a still or unsure rim is steadied.  Returns a new
-        array; the state is copied into the refiner's own buffers.
+        previous mask's share is ``temporal_strength`` times the larger of
+
+        - the mask's uncertainty (:func:`_uncertainty_lut`: 1 at 0.5, 0 at 0 or 1),
+          faded out where the grey frame clearly changed (a moving edge), and
+        - the stillness of the picture (1 where the grey frame changed by less
+          than a third of ``motion_level``, 0 from ``motion_level`` up).
+
+        A moving person changes the picture and is sure inside and out, so it
+        takes the new mask at once; a still or unsure rim is steadied.  Returns
+        a new array; the state is copied into the refiner's own buffers.
         """
         cfg = self.cfg
         if (self._prev is None or self._prev_gray is None
