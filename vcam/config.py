@@ -131,7 +131,7 @@ class RefineConfig:
     """Guided filter regularisation: larger follows the image's edges less."""
     feather: float = 0.0
     """Outward feather, a blur sigma in pixels of a 640-wide frame; 0 = off."""
-    light_wrap: float = 0.3
+    light_wrap: float = 0.2
     """``replace``: how much of the new background's light spills over the
     person's edge, 0 (off) .. 1."""
     light_wrap_width: float = 6.0

@@ -72,7 +72,7 @@ def blurred_background(frame: np.ndarray, alpha: np.ndarray, strength: int) -> n
     return cv2.resize(res, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-LIGHT_WRAP_WORK_WIDTH = 320
+LIGHT_WRAP_WORK_WIDTH = 160
 """The width the light-wrap glow is computed at; it is a soft, low-frequency layer."""
 
 
@@ -80,11 +80,13 @@ def light_wrap(composite: np.ndarray, background: np.ndarray, alpha: np.ndarray,
                strength: float, width: float) -> np.ndarray:
     """Let the new background's light spill over the person's edge.
 
-    Near the edge, inside the person, ``composite`` is mixed with the colour of
-    the background around that spot (a normalised, background-weighted blur, so
-    it carries no person colour), by up to ``strength``, fading in over about
-    ``width`` pixels of a 640-wide frame.  It makes a cut-out sit in its new
-    scene instead of looking pasted on.  Computed at :data:`LIGHT_WRAP_WORK_WIDTH`.
+    Near the edge, inside the person, the light of the background around that
+    spot (a normalised, background-weighted blur, so it carries no person
+    colour) is added to ``composite``, by up to ``strength``, fading in over
+    about ``width`` pixels of a 640-wide frame: a cut-out then sits in its new
+    scene instead of looking pasted on, and a dark background adds nothing.
+    The glow is made at :data:`LIGHT_WRAP_WORK_WIDTH`; at full size it is one
+    resize and one saturating add.
     """
     if strength <= 0:
         return composite
@@ -97,12 +99,11 @@ def light_wrap(composite: np.ndarray, background: np.ndarray, alpha: np.ndarray,
     sigma = width * sw / 640
     outside = 1.0 - a
     near = cv2.GaussianBlur(outside, (0, 0), sigma)
-    glow = cv2.GaussianBlur(bg * outside[..., None], (0, 0), sigma) / np.maximum(
-        near, 1e-3)[..., None]
+    glow = cv2.GaussianBlur(bg * outside[..., None], (0, 0), sigma)
     # Only the person's side of the edge takes light, most where the background is near.
-    amount = cv2.convertScaleAbs(a * np.minimum(near * 2.0, 1.0), alpha=255.0 * strength)
-    glow8 = cv2.resize(cv2.convertScaleAbs(glow), (w, h), interpolation=cv2.INTER_LINEAR)
-    return blend(glow8, composite, cv2.resize(amount, (w, h), interpolation=cv2.INTER_LINEAR))
+    amount = a * np.minimum(near * (2.0 * strength), strength) / np.maximum(near, 1e-3)
+    light = cv2.convertScaleAbs(glow * amount[..., None])
+    return cv2.add(composite, cv2.resize(light, (w, h), interpolation=cv2.INTER_LINEAR))
 
 
 def solid(shape: tuple[int, ...], colour: Colour) -> np.ndarray:
