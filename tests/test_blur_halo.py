@@ -13,7 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
+from vcam.config import ModelChoice, RefineConfig
 from vcam.effects import EffectParams, blend, effect_blur, effect_replace
+from vcam.refine import Refiner
+from vcam.segment import MODELS, Segmenter
 
 GT = Path(__file__).resolve().parents[1].parent / "shared" / "media" / "gt"
 PHOTO = GT / "realesrgan_children5_566x350_rgb.png"
@@ -76,3 +79,19 @@ def test_light_wrap_touches_only_the_persons_edge(scene):
     assert wrapped.astype(int).sum() > plain.astype(int).sum()
     off = effect_replace(frame, alpha, EffectParams(background=white, light_wrap=0.0))
     assert np.array_equal(off, plain)
+
+
+def test_no_halo_with_the_models_own_refined_mask(scene):
+    """End to end: the real model and refiner make the mask, not the matte."""
+    frame, _, _ = scene
+    seg = Segmenter(MODELS[ModelChoice.GENERAL])
+    try:
+        alpha = Refiner(RefineConfig()).refine(seg.segment(frame, 0.0), frame)
+    finally:
+        seg.close()
+    person = (alpha > 0).astype(np.uint8)
+    outside = (cv2.dilate(person, np.ones((41, 41), np.uint8)) > 0) & (
+        cv2.dilate(person, np.ones((9, 9), np.uint8)) == 0)
+    assert outside.mean() > 0.02
+    out = effect_blur(frame, alpha, EffectParams(blur=30))
+    assert _off_background(out, outside) < 6
