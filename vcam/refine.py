@@ -11,8 +11,8 @@ The steps, each switched and tuned by :class:`vcam.config.RefineConfig`:
 1. a soft ramp around the threshold instead of a hard cut (model size);
 2. removal of small disconnected person blobs and small holes (model size);
 3. edge-aware upsampling: a guided filter with the frame (in grey) as guide
-   snaps the mask to the picture's edges, at a working size: the frame halved
-   until at most ``guided_width`` wide;
+   snaps the mask to the picture's edges, at a working size: the frame shrunk
+   by a whole factor to at most ``guided_width`` wide;
 4. temporal smoothing that leans on the previous mask only where the mask is
    unsure or the picture did not move, so edges stop flickering but a moving
    person leaves no trail (working size, uint8);
