@@ -59,6 +59,8 @@ class Compositor:
                 background=self._background.frame(w, h) if cfg.effect is Effect.REPLACE else None,
                 blur=cfg.blur,
                 key_colour=cfg.key_colour,
+                light_wrap=cfg.refine.light_wrap,
+                light_wrap_width=cfg.refine.light_wrap_width,
             )
             try:
                 out = apply_effect(cfg.effect, frame, alpha, params)

