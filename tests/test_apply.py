@@ -18,7 +18,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from vcam.cli import main
-from vcam.config import ModelChoice
+from vcam.config import Config
 from vcam.segment import Segmenter, pick_model
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -112,7 +112,7 @@ def test_cafeteria_refined_alpha_matches_raw_threshold_of_same_model(
     ours, truth, valid = _cafeteria(stills)
     image = read(CAFETERIA)
     h, w = image.shape[:2]
-    seg = Segmenter(pick_model(ModelChoice.AUTO, w, h))
+    seg = Segmenter(pick_model(Config().model, w, h))  # the model vcam apply uses
     try:
         confidence = seg.segment(image, 0.0)
     finally:
@@ -134,7 +134,7 @@ def test_cafeteria_alpha_beats_raw_mediapipe_threshold(stills: dict[str, Path]) 
 
     ours, truth, valid = _cafeteria(stills)
     h, w = truth.shape
-    spec = pick_model(ModelChoice.AUTO, w, h)
+    spec = pick_model(Config().model, w, h)  # the model vcam apply uses by default
     options = vision.ImageSegmenterOptions(
         base_options=BaseOptions(model_asset_path=str(model_path(spec))),
         running_mode=vision.RunningMode.IMAGE, output_confidence_masks=True)

@@ -147,7 +147,9 @@ class Config:
     """The whole configuration.  ``source`` says where it came from, for messages."""
 
     effect: Effect = Effect.BLUR
-    model: ModelChoice = ModelChoice.AUTO
+    model: ModelChoice = ModelChoice.GENERAL
+    """general by default: on the 16:9 test clips the landscape model's raw mask flips
+    ~10x more pixels per frame (0.0072 vs 0.0006), for ~1.5 ms less per frame."""
     mirror: bool = False
     background: str = "white"
     """What ``replace`` shows: a colour, or an image or video path."""
