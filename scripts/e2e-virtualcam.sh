@@ -119,9 +119,10 @@ if [[ ! -e $WORK/.extracted ]]; then
     [[ -n $kbuild && -n $common ]] || die "apt-cache does not know linux-headers-$KVER"
     pkgs=("linux-image-$KVER" "linux-headers-$KVER" "$common" "$kbuild" v4l2loopback-dkms busybox-static)
     log "downloading ${pkgs[*]}"
-    # apt-get download writes into the current directory; _apt cannot write
-    # into root's cache, which only costs a warning.
-    (cd "$DEBS" && apt-get download -qq "${pkgs[@]}" 2>&1 | grep -v 'unsandboxed' || true)
+    # apt-get download writes into the current directory (_apt cannot write
+    # into root's cache, which only costs a warning, kept in download.log).
+    (cd "$DEBS" && apt-get download -qq "${pkgs[@]}") >"$WORK/download.log" 2>&1 \
+        || { cat "$WORK/download.log" >&2; die "apt-get download failed"; }
     for p in "${pkgs[@]}"; do
         compgen -G "$DEBS/${p}_*.deb" >/dev/null || die "apt-get download $p failed"
     done
@@ -207,6 +208,7 @@ EOF
 
 # --- boot -------------------------------------------------------------------
 log "booting $KVER under qemu (TCG) for the $MODE test; timeout ${TIMEOUT}s"
+# shellcheck disable=SC2054  # the commas are inside qemu option values
 qemu=(
     qemu-system-x86_64 -accel tcg,thread=multi -cpu "$QEMU_CPU" -m 2048 -smp 2
     -nographic -no-reboot
