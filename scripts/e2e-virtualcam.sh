@@ -14,6 +14,8 @@
 #                 (default: <repo>/artifacts/e2e-virtualcam; emptied first)
 #   --stand-in    drive the device with pyvirtualcam directly instead of vcam
 #                 (proves the harness itself)
+#   --setup       instead, run scripts/setup-v4l2loopback.sh in the guest (twice)
+#                 and check that it loads and persists the SelfieCam device
 #   --verbose     copy the guest console to stdout as it runs
 # Environment:
 #   SELFIECAM_E2E_CACHE   package/kernel cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/selfiecam-e2e)
@@ -40,7 +42,8 @@ while [[ $# -gt 0 ]]; do
         --out) OUT=$2; shift 2 ;;
         --stand-in) MODE=stand-in; shift ;;
         --verbose|-v) VERBOSE=1; shift ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        --setup) MODE=setup; shift ;;
+        -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         *) echo "e2e: unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -172,7 +175,7 @@ mkdir -p "$INITRD"/{bin,dev,proc,sys,newroot,modules}
 cp "$BUSYBOX" "$INITRD/bin/busybox"
 : >"$INITRD/modules.list"
 # Dependencies first, in modprobe's order, each once.
-for mod in virtio_pci 9pnet_virtio 9p v4l2loopback; do
+for mod in virtio_pci 9pnet_virtio 9p overlay v4l2loopback; do
     modprobe -d "$ROOT" -S "$KVER" --show-depends "$mod" | awk '$1 == "insmod" {print $2}'
 done | awk '!seen[$0]++' | while read -r ko; do
     cp "$ko" "$INITRD/modules/"
@@ -203,17 +206,25 @@ export PYTHONPATH='$REPO' PYTHONDONTWRITEBYTECODE=1 MPLCONFIGDIR=/run/e2e-tmp/mp
 mkdir -p "\$HOME" "\$MPLCONFIGDIR"
 cp -r '$MPL_CACHE/.' "\$MPLCONFIGDIR/" 2>/dev/null
 cd '$REPO'
-exec '$GUEST_PYTHON' scripts/e2e/guest_check.py --mode '$MODE' --out /run/e2e-out
 EOF
+if [[ $MODE == setup ]]; then
+    echo "$MODDIR" >"$OUT/modules-dir"
+    echo "exec '$GUEST_PYTHON' scripts/e2e/guest_setup_check.py --out /run/e2e-out" >>"$OUT/run.sh"
+else
+    echo "exec '$GUEST_PYTHON' scripts/e2e/guest_check.py --mode '$MODE' --out /run/e2e-out" \
+        >>"$OUT/run.sh"
+fi
 
 # --- boot -------------------------------------------------------------------
 log "booting $KVER under qemu (TCG) for the $MODE test; timeout ${TIMEOUT}s"
+SETUP_FLAG=0
+[[ $MODE == setup ]] && SETUP_FLAG=1
 # shellcheck disable=SC2054  # the commas are inside qemu option values
 qemu=(
     qemu-system-x86_64 -accel tcg,thread=multi -cpu "$QEMU_CPU" -m 2048 -smp 2
     -nographic -no-reboot
     -kernel "$VMLINUZ" -initrd "$WORK/initramfs.cpio.gz"
-    -append "console=ttyS0 panic=-1 quiet loglevel=3 mitigations=off"
+    -append "console=ttyS0 panic=-1 quiet loglevel=3 mitigations=off e2e.setup=$SETUP_FLAG"
     -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
     -virtfs "local,path=$OUT,mount_tag=e2eout,security_model=none,multidevs=remap"
 )

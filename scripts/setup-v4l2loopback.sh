@@ -56,8 +56,19 @@ labelled_device() {
     done
 }
 
+HEADER="# SelfieCam virtual camera (written by scripts/setup-v4l2loopback.sh)"
+WANT_MODPROBE="$HEADER
+options v4l2loopback $OPTIONS"
+WANT_MODULES_LOAD="$HEADER
+v4l2loopback"
+
+same_content() {  # FILE CONTENT
+    [[ -f $1 && $(<"$1") == "$2" ]]
+}
+
 existing=$(labelled_device)
-if [[ -n $existing && -f $MODPROBE_CONF && -f $MODULES_LOAD_CONF ]]; then
+if [[ -n $existing ]] && same_content "$MODPROBE_CONF" "$WANT_MODPROBE" \
+    && same_content "$MODULES_LOAD_CONF" "$WANT_MODULES_LOAD"; then
     say "$LABEL is ready at $existing (settings in $MODPROBE_CONF); nothing to do"
     exit 0
 fi
@@ -98,24 +109,27 @@ if ! modinfo v4l2loopback >/dev/null 2>&1; then
     # DKMS builds the module against the running kernel's headers.
     [[ -d /lib/modules/$(uname -r)/build ]] || need+=("linux-headers-$(uname -r)")
 fi
-command -v v4l2loopback-ctl >/dev/null || need+=(v4l2loopback-utils)
+if ! command -v v4l2loopback-ctl >/dev/null; then
+    # Handy (v4l2loopback-ctl), not needed: only asked for when installing.
+    if [[ $INSTALL == 1 ]]; then
+        need+=(v4l2loopback-utils)
+    else
+        say "note: v4l2loopback-utils is not installed (it brings v4l2loopback-ctl)"
+    fi
+fi
 apt_install "${need[@]}"
 modinfo v4l2loopback >/dev/null 2>&1 \
     || fail "v4l2loopback is installed but no module was built for kernel $(uname -r); see: dkms status; /var/lib/dkms/v4l2loopback/*/build/make.log"
 
 # --- 2. persistent settings -------------------------------------------------
 write_if_changed() {  # FILE CONTENT
-    if [[ -f $1 && $(<"$1") == "$2" ]]; then
-        return 0
-    fi
+    same_content "$1" "$2" && return 0
     printf '%s\n' "$2" >"$1"
     say "wrote $1"
 }
 mkdir -p "$(dirname "$MODPROBE_CONF")" "$(dirname "$MODULES_LOAD_CONF")"
-write_if_changed "$MODPROBE_CONF" "# SelfieCam virtual camera (written by scripts/setup-v4l2loopback.sh)
-options v4l2loopback $OPTIONS"
-write_if_changed "$MODULES_LOAD_CONF" "# SelfieCam virtual camera (written by scripts/setup-v4l2loopback.sh)
-v4l2loopback"
+write_if_changed "$MODPROBE_CONF" "$WANT_MODPROBE"
+write_if_changed "$MODULES_LOAD_CONF" "$WANT_MODULES_LOAD"
 others=$(grep -ls '^[[:space:]]*options[[:space:]]\+v4l2loopback' /etc/modprobe.d/*.conf \
     | grep -vx "$MODPROBE_CONF" || true)
 if [[ -n $others ]]; then

@@ -24,77 +24,21 @@ Exit status 0 on PASS, 1 on FAIL.
 from __future__ import annotations
 
 import argparse
-import fcntl
-import json
 import os
 import re
 import signal
-import struct
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
+from verdict import V4L2_CAP_VIDEO_CAPTURE, Report, device_caps, find_devices
 
 LABEL = "SelfieCam"
 BLUE_HEX = "#0000ff"
-VIDIOC_QUERYCAP = 0x80685600  # _IOR('V', 0, struct v4l2_capability), 104 bytes
-V4L2_CAP_VIDEO_CAPTURE = 0x1
-V4L2_CAP_DEVICE_CAPS = 0x80000000
-
-
-@dataclass
-class Check:
-    name: str
-    ok: bool
-    detail: str
-
-
-@dataclass
-class Report:
-    mode: str
-    checks: list[Check] = field(default_factory=list)
-    facts: dict[str, object] = field(default_factory=dict)
-
-    def add(self, name: str, ok: bool, detail: str) -> bool:
-        self.checks.append(Check(name, ok, detail))
-        print(f"{'ok  ' if ok else 'FAIL'} {name}: {detail}", flush=True)
-        return ok
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.checks) and all(c.ok for c in self.checks)
-
-
-def find_devices() -> dict[str, str]:
-    """Map /dev/videoN to its v4l2 card label."""
-    found = {}
-    for entry in sorted(Path("/sys/class/video4linux").glob("video*")):
-        found[f"/dev/{entry.name}"] = (entry / "name").read_text().strip()
-    return found
-
-
-def capture_capable(device: str) -> bool:
-    """True when the device currently offers VIDEO_CAPTURE (a producer is writing)."""
-    try:
-        fd = os.open(device, os.O_RDWR | os.O_NONBLOCK)
-    except OSError:
-        return False
-    try:
-        buf = bytearray(104)
-        fcntl.ioctl(fd, VIDIOC_QUERYCAP, buf)
-    except OSError:
-        return False
-    finally:
-        os.close(fd)
-    caps, device_caps = struct.unpack_from("<II", buf, 84)
-    if caps & V4L2_CAP_DEVICE_CAPS:
-        caps = device_caps
-    return bool(caps & V4L2_CAP_VIDEO_CAPTURE)
 
 
 def holds_file(pid: int, path: Path) -> bool:
@@ -268,7 +212,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
         try:
             ready = False
             while time.monotonic() - t_start < args.ready_timeout and proc.poll() is None:
-                if capture_capable(device):
+                if device_caps(device) & V4L2_CAP_VIDEO_CAPTURE:
                     ready = True
                     break
                 time.sleep(0.2)
@@ -415,13 +359,7 @@ def main() -> int:
     except Exception as exc:  # the verdict file must be written whatever happens
         report.add("harness", False, f"{type(exc).__name__}: {exc}")
     report.facts["guest_seconds"] = round(time.monotonic() - t0, 1)
-    verdict = "PASS" if report.passed else "FAIL"
-    (args.out / "result.json").write_text(
-        json.dumps({"status": verdict, **asdict(report)}, indent=2, default=str))
-    (args.out / "result").write_text(verdict + "\n")
-    print(f"{verdict}: SelfieCam e2e ({args.mode})", flush=True)
-    return 0 if verdict == "PASS" else 1
-
+    return report.write(args.out, "SelfieCam e2e")
 
 if __name__ == "__main__":
     sys.exit(main())
