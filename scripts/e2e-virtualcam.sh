@@ -124,8 +124,12 @@ if [[ ! -e $WORK/.extracted ]]; then
     log "downloading ${pkgs[*]}"
     # apt-get download writes into the current directory (_apt cannot write
     # into root's cache, which only costs a warning, kept in download.log).
-    (cd "$DEBS" && apt-get download -qq "${pkgs[@]}") >"$WORK/download.log" 2>&1 \
-        || { cat "$WORK/download.log" >&2; die "apt-get download failed"; }
+    if ! (cd "$DEBS" && apt-get download -qq "${pkgs[@]}") >"$WORK/download.log" 2>&1; then
+        # Stale package lists name versions the mirror no longer has.
+        apt_update_once
+        (cd "$DEBS" && apt-get download -qq "${pkgs[@]}") >"$WORK/download.log" 2>&1 \
+            || { cat "$WORK/download.log" >&2; die "apt-get download failed"; }
+    fi
     for p in "${pkgs[@]}"; do
         compgen -G "$DEBS/${p}_*.deb" >/dev/null || die "apt-get download $p failed"
     done
@@ -134,6 +138,11 @@ if [[ ! -e $WORK/.extracted ]]; then
     mkdir -p "$ROOT"
     for deb in "$DEBS"/*.deb; do dpkg -x "$deb" "$ROOT"; done
     touch "$WORK/.extracted"
+    # A new kernel ABI replaces the old one: drop older kernels' caches.
+    for old in "$CACHE"/*/.extracted; do
+        old=${old%/.extracted}
+        [[ -d $old && $old != "$WORK" ]] && { log "removing old cache $old"; rm -rf "$old"; }
+    done
 fi
 
 HEADERS="$ROOT/usr/src/linux-headers-$KVER"
