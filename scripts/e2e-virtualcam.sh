@@ -41,8 +41,8 @@ while [[ $# -gt 0 ]]; do
     case $1 in
         --out) OUT=$2; shift 2 ;;
         --stand-in) MODE=stand-in; shift ;;
-        --verbose|-v) VERBOSE=1; shift ;;
         --setup) MODE=setup; shift ;;
+        --verbose|-v) VERBOSE=1; shift ;;
         -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
         *) echo "e2e: unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -53,10 +53,10 @@ log() { printf 'e2e [%3ds] %s\n' "$(( $(date +%s) - T0 ))" "$*"; }
 die() { printf 'e2e: %s\n' "$*" >&2; exit 2; }
 
 apt_updated=0
-apt_update_once() {
+apt_update_once() {  # fails (status 1) when apt-get update does
     if [[ $apt_updated == 0 ]]; then
         log "apt-get update"
-        apt-get update -qq >/dev/null || die "apt-get update failed"
+        apt-get update -qq >/dev/null || return 1
         apt_updated=1
     fi
 }
@@ -73,14 +73,17 @@ ensure_host_packages() {
     if [[ $(id -u) != 0 ]] || ! command -v apt-get >/dev/null; then
         die "missing host packages: ${missing[*]} (install them with apt-get as root)"
     fi
-    apt_update_once
+    apt_update_once || die "apt-get update failed"
     log "installing host packages: ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" \
         >/dev/null || die "apt-get install ${missing[*]} failed"
 }
 
+if ! command -v apt-get >/dev/null || ! command -v dpkg >/dev/null; then
+    die "needs a Debian/Ubuntu host (apt-get, dpkg) to fetch Debian's kernel"
+fi
 ensure_host_packages qemu-system-x86_64 qemu-system-x86 depmod kmod modprobe kmod \
-    make make ffmpeg ffmpeg apt-get apt dpkg dpkg
+    make make ffmpeg ffmpeg
 
 if [[ -n ${SELFIECAM_E2E_PYTHON:-} ]]; then
     GUEST_PYTHON=$SELFIECAM_E2E_PYTHON
@@ -96,8 +99,7 @@ kernel_version() {
         | sed -n 's/^ *Depends: linux-image-\(.*-amd64\)$/\1/p' | head -n1
 }
 KVER=$(kernel_version)
-if [[ -z $KVER ]]; then
-    apt_update_once
+if [[ -z $KVER ]] && apt_update_once; then
     KVER=$(kernel_version)
 fi
 if [[ -z $KVER ]]; then
@@ -126,7 +128,7 @@ if [[ ! -e $WORK/.extracted ]]; then
     # into root's cache, which only costs a warning, kept in download.log).
     if ! (cd "$DEBS" && apt-get download -qq "${pkgs[@]}") >"$WORK/download.log" 2>&1; then
         # Stale package lists name versions the mirror no longer has.
-        apt_update_once
+        apt_update_once || die "apt-get download failed, and so did apt-get update"
         (cd "$DEBS" && apt-get download -qq "${pkgs[@]}") >"$WORK/download.log" 2>&1 \
             || { cat "$WORK/download.log" >&2; die "apt-get download failed"; }
     fi
