@@ -176,12 +176,16 @@ if [[ ! -f $V4L_BUILD/v4l2loopback.ko ]]; then
         || { tail -n 30 "$WORK/build.log" >&2; die "building v4l2loopback.ko failed (log: $WORK/build.log)"; }
 fi
 mkdir -p "$MODDIR/updates"
-cp "$V4L_BUILD/v4l2loopback.ko" "$MODDIR/updates/v4l2loopback.ko"
-depmod -b "$ROOT" "$KVER"
+if ! cmp -s "$V4L_BUILD/v4l2loopback.ko" "$MODDIR/updates/v4l2loopback.ko"; then
+    cp "$V4L_BUILD/v4l2loopback.ko" "$MODDIR/updates/v4l2loopback.ko"
+    depmod -b "$ROOT" "$KVER"
+fi
 
 # --- initramfs --------------------------------------------------------------
-INITRD="$WORK/initramfs"
-rm -rf "$INITRD"
+# Per run (cheap), so that runs sharing the cache do not trip over each other.
+RUN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/selfiecam-e2e.XXXXXX")
+trap 'rm -rf "$RUN_TMP"' EXIT
+INITRD="$RUN_TMP/initramfs"
 mkdir -p "$INITRD"/{bin,dev,proc,sys,newroot,modules}
 cp "$BUSYBOX" "$INITRD/bin/busybox"
 : >"$INITRD/modules.list"
@@ -194,7 +198,7 @@ done | awk '!seen[$0]++' | while read -r ko; do
 done
 cp "$SCRIPT_DIR/e2e/init.sh" "$INITRD/init"
 chmod 755 "$INITRD/init"
-(cd "$INITRD" && find . | "$BUSYBOX" cpio -o -H newc 2>/dev/null | gzip -1 >"$WORK/initramfs.cpio.gz")
+(cd "$INITRD" && find . | "$BUSYBOX" cpio -o -H newc 2>/dev/null | gzip -1 >"$RUN_TMP/initramfs.cpio.gz")
 
 # matplotlib (imported by mediapipe) builds a font cache on first import, which
 # takes ~10 s on the emulated CPU: build it on the host and copy it in.
@@ -234,7 +238,7 @@ SETUP_FLAG=0
 qemu=(
     qemu-system-x86_64 -accel tcg,thread=multi -cpu "$QEMU_CPU" -m 2048 -smp 2
     -nographic -no-reboot
-    -kernel "$VMLINUZ" -initrd "$WORK/initramfs.cpio.gz"
+    -kernel "$VMLINUZ" -initrd "$RUN_TMP/initramfs.cpio.gz"
     -append "console=ttyS0 panic=-1 quiet loglevel=3 mitigations=off e2e.setup=$SETUP_FLAG"
     -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
     -virtfs "local,path=$OUT,mount_tag=e2eout,security_model=none,multidevs=remap"
