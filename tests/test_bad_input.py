@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import logging
 import struct
+import time
 import zlib
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import DEMO_CLIP, read_frames
 from vcam.backgrounds import (
+    Background,
     BackgroundError,
     SolidBackground,
     load_background,
     open_background,
 )
-from vcam.config import Config, ConfigError, parse
+from vcam.compositor import Compositor
+from vcam.config import Config, ConfigError, Effect, parse
 
 KEYS: dict[str, Any] = {
     "effect": None, "model": None, "mirror": None, "background": None, "backgrounds": None,
@@ -108,3 +113,56 @@ def test_broken_video_background_falls_back(tmp_path: Path) -> None:
     bg = load_background(path)
     assert isinstance(bg, SolidBackground)
     assert np.all(bg.frame(8, 8) == 255)
+
+
+class BreakingBackground:
+    """A real image background that fails to give frames for a while (say, a network
+    drive that went away), then recovers."""
+
+    def __init__(self, inner: Background, failures: int) -> None:
+        self.inner, self.failures = inner, failures
+        self.description = "breaking"
+
+    def frame(self, width: int, height: int) -> np.ndarray:
+        if self.failures > 0:
+            self.failures -= 1
+            raise OSError("background file went away")
+        return self.inner.frame(width, height)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def test_a_failing_effect_passes_frames_through_logged_once(
+        caplog: pytest.LogCaptureFixture) -> None:
+    frame = read_frames(DEMO_CLIP, 1)[0]
+    comp = Compositor(Config(effect=Effect.REPLACE))
+    comp._background = BreakingBackground(open_background("#0000ff"), failures=5)
+    confidence = np.ones((256, 256), np.float32) * 0.0  # all background
+    with caplog.at_level(logging.ERROR):
+        outs = [comp.compose(frame, confidence) for _ in range(8)]
+    assert all(np.array_equal(o, frame) for o in outs[:5])  # passed through
+    assert (outs[-1] == (255, 0, 0)).all()  # and back to the blue background
+    assert caplog.text.count("background file went away") == 1
+    comp.close()
+
+
+def test_video_background_loops_forever(tmp_path: Path) -> None:
+    path = tmp_path / "loop.mp4"
+    vw = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 30, (64, 48))
+    for i in range(6):  # 0.2 s of frames whose grey level says which frame it is
+        vw.write(np.full((48, 64, 3), 40 * i, np.uint8))
+    vw.release()
+    bg = open_background(path)
+    try:
+        seen = []
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 1.0:
+            seen.append(int(bg.frame(32, 24).mean() / 40 + 0.5))
+            time.sleep(1 / 60)
+    finally:
+        bg.close()
+    # Played through more than once: after the last frame comes the first again.
+    wraps = sum(1 for a, b in zip(seen, seen[1:], strict=False) if b < a)
+    assert wraps >= 3, seen
+    assert set(seen) >= {0, 5}

@@ -53,16 +53,17 @@ class Compositor:
         if cfg.effect is Effect.NONE or confidence is None:
             out = frame.copy()
         else:
-            alpha = self.alpha(frame, confidence)
-            h, w = frame.shape[:2]
-            params = EffectParams(
-                background=self._background.frame(w, h) if cfg.effect is Effect.REPLACE else None,
-                blur=cfg.blur,
-                key_colour=cfg.key_colour,
-                light_wrap=cfg.refine.light_wrap,
-                light_wrap_width=cfg.refine.light_wrap_width,
-            )
             try:
+                alpha = self.alpha(frame, confidence)
+                h, w = frame.shape[:2]
+                params = EffectParams(
+                    background=(self._background.frame(w, h)
+                                if cfg.effect is Effect.REPLACE else None),
+                    blur=cfg.blur,
+                    key_colour=cfg.key_colour,
+                    light_wrap=cfg.refine.light_wrap,
+                    light_wrap_width=cfg.refine.light_wrap_width,
+                )
                 out = apply_effect(cfg.effect, frame, alpha, params)
             except Exception as e:
                 # One bad frame or background must not stop the stream: pass the frame
