@@ -99,6 +99,7 @@ def test_signal_stops_within_a_second(tmp_path: Path, sig: signal.Signals) -> No
     rc = p.wait(timeout=10)
     took = time.monotonic() - t0
     assert rc == 0
+    print(f"vcam run stopped by {sig.name} in {took:.2f} s")
     assert took < 1.0, f"took {took:.2f} s to stop"
     n, w, h = frames_of(out)
     assert n >= 20 and (w, h) == (640, 360)

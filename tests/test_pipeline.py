@@ -168,6 +168,10 @@ def test_lost_camera_keeps_the_stream_alive_and_reopens() -> None:
     # Somewhere in the middle the placeholder was shown, then the picture came back.
     dark = [i for i, f in enumerate(out.frames) if abs(float(f.mean()) - 42) < 8]
     assert dark and dark[-1] < len(out.frames) - 5
+    back = out.times[dark[-1] + 1] - attempts[1]
+    print(f"camera lost: placeholder for {out.times[dark[-1]] - out.times[dark[0]]:.2f} s, "
+          f"live {back:.2f} s after the camera came back")
+    assert back < 0.5
 
 
 def test_stop_releases_everything_within_a_second() -> None:
@@ -179,7 +183,9 @@ def test_stop_releases_everything_within_a_second() -> None:
         time.sleep(0.01)
     t0 = time.monotonic()
     p.stop()
-    assert time.monotonic() - t0 < 1.0
+    took = time.monotonic() - t0
+    print(f"pipeline stop: {took * 1000:.0f} ms")
+    assert took < 1.0
     assert out.closed
     assert not any(t.is_alive() for t in threading.enumerate() if t.name.startswith("vcam-"))
     assert not src._cap.isOpened()
