@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -55,3 +57,34 @@ def general_segmenter() -> Iterator[Segmenter]:
     seg = Segmenter(MODELS[ModelChoice.GENERAL])
     yield seg
     seg.close()
+
+
+class Holder:
+    """Another real process that holds ``path`` open (as Zoom holds /dev/video10)
+    until ``release()``."""
+
+    def __init__(self, path: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c",
+             f"import time; f = open({str(path)!r}, 'rb'); print('open', flush=True); "
+             "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None and self.proc.stdout.readline().strip() == "open"
+        self.pid = self.proc.pid
+
+    def release(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def hold_open() -> Iterator[Callable[[Path], Holder]]:
+    """``hold_open(path)`` starts a :class:`Holder`; all are released after the test."""
+    holders: list[Holder] = []
+
+    def start(path: Path) -> Holder:
+        holders.append(Holder(path))
+        return holders[-1]
+
+    yield start
+    for h in holders:
+        h.release()

@@ -5,12 +5,11 @@ the same /proc scan that finds Zoom holding /dev/video10."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from tests.conftest import DEMO_CLIP
+from tests.conftest import DEMO_CLIP, Holder
 from tests.test_pipeline import Recorder
 from vcam.capture import VideoFileSource
 from vcam.config import Config, Effect
@@ -23,7 +22,8 @@ def rate(out: Recorder, since: float) -> float:
     return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 2 else 0.0
 
 
-def test_camera_runs_only_while_someone_watches(tmp_path: Path) -> None:
+def test_camera_runs_only_while_someone_watches(
+        tmp_path: Path, hold_open: Callable[[Path], Holder]) -> None:
     device = tmp_path / "video10"
     device.write_bytes(b"")
     opened: list[float] = []
@@ -47,11 +47,7 @@ def test_camera_runs_only_while_someone_watches(tmp_path: Path) -> None:
         time.sleep(1.5)
         assert p.idle and len(closed) == 1, "the webcam should be released with no viewer"
         assert rate(out, time.monotonic() - 1.0) < 4, "idle should send stills at a low rate"
-        viewer = subprocess.Popen(
-            [sys.executable, "-c",
-             f"import time; f = open({str(device)!r}, 'rb'); print('open', flush=True); "
-             "time.sleep(30)"], stdout=subprocess.PIPE, text=True)
-        assert viewer.stdout is not None and viewer.stdout.readline().strip() == "open"
+        viewer = hold_open(device)
         t_open = time.monotonic()
         while len(opened) < 2 and time.monotonic() - t_open < 3:
             time.sleep(0.02)
@@ -60,8 +56,7 @@ def test_camera_runs_only_while_someone_watches(tmp_path: Path) -> None:
         assert not p.idle
         assert rate(out, time.monotonic() - 1.0) > 25
         assert watch.watching == [viewer.pid]
-        viewer.kill()
-        viewer.wait()
+        viewer.release()
         t_close = time.monotonic()
         while len(closed) < 2 and time.monotonic() - t_close < 3:
             time.sleep(0.02)
