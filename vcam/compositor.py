@@ -49,11 +49,16 @@ class Compositor:
 
     def compose(self, frame: np.ndarray, confidence: np.ndarray | None) -> np.ndarray:
         """The published frame.  With no mask yet, the frame passes through."""
+        if self.cfg.effect is Effect.NONE or confidence is None:
+            return self.apply(frame, None)
+        return self.apply(frame, self.alpha(frame, confidence))
+
+    def apply(self, frame: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+        """The effect (and mirror) for ``frame`` with its refined ``alpha`` (None: no mask)."""
         cfg = self.cfg
-        if cfg.effect is Effect.NONE or confidence is None:
+        if cfg.effect is Effect.NONE or alpha is None:
             out = frame.copy()
         else:
-            alpha = self.alpha(frame, confidence)
             h, w = frame.shape[:2]
             params = EffectParams(
                 background=self._background.frame(w, h) if cfg.effect is Effect.REPLACE else None,

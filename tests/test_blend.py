@@ -1,0 +1,66 @@
+"""The band-only :func:`vcam.effects.blend` gives exactly the whole-frame blend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vcam.effects import blend, blend_into, solid
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+PHOTO = SHARED / "media" / "images" / "skimage_astronaut_512.png"
+
+
+def whole_frame_blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Every pixel multiplied: fg*a/255 + bg*(255-a)/255, each term rounded, in uint8."""
+    a = alpha.astype(np.float64)[..., None]
+    fg_part = np.round(fg * a / 255)
+    bg_part = np.round(bg * (255 - a) / 255)
+    return np.clip(fg_part + bg_part, 0, 255).astype(np.uint8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(h=st.integers(1, 150), w=st.integers(1, 200), seed=st.integers(0, 2**31),
+       kind=st.sampled_from(["noise", "zero", "opaque", "sparse", "disc"]))
+def test_blend_equals_the_whole_frame_blend(h: int, w: int, seed: int, kind: str) -> None:
+    rng = np.random.default_rng(seed)
+    fg = rng.integers(0, 256, (h, w, 3), np.uint8)
+    bg = rng.integers(0, 256, (h, w, 3), np.uint8)
+    if kind == "noise":
+        alpha = rng.integers(0, 256, (h, w), np.uint8)
+    elif kind == "zero":
+        alpha = np.zeros((h, w), np.uint8)
+    elif kind == "opaque":
+        alpha = np.full((h, w), 255, np.uint8)
+    elif kind == "sparse":
+        alpha = np.where(rng.random((h, w)) < 0.02, rng.integers(0, 256, (h, w)), 0)
+        alpha = alpha.astype(np.uint8)
+    else:
+        alpha = np.zeros((h, w), np.uint8)
+        cv2.circle(alpha, (w // 2, h // 2), max(1, min(h, w) // 3), 255, -1)
+        alpha = cv2.GaussianBlur(alpha, (0, 0), 2)
+    before = bg.copy()
+    out = blend(fg, bg, alpha)
+    assert np.array_equal(bg, before), "blend must not write into its inputs"
+    diff = np.abs(out.astype(int) - whole_frame_blend(fg, bg, alpha))
+    assert diff.max() <= 1  # the float rounding of cv2.multiply, nothing more
+
+
+@pytest.mark.skipif(not PHOTO.is_file(), reason=f"shared test media not found at {PHOTO}")
+def test_blend_into_a_real_photo_at_1080p() -> None:
+    photo = cv2.resize(cv2.imread(str(PHOTO)), (1920, 1080))
+    alpha = np.zeros((1080, 1920), np.uint8)
+    cv2.ellipse(alpha, (960, 700), (420, 520), 0, 0, 360, 255, -1)
+    alpha = cv2.GaussianBlur(alpha, (0, 0), 12)
+    key = solid(photo.shape, (0, 255, 0))
+    expected = whole_frame_blend(photo, key, alpha)
+    out = blend_into(key, photo, alpha)
+    assert out is key
+    assert np.abs(out.astype(int) - expected).max() <= 1
+    assert (out[alpha == 0] == (0, 255, 0)).all()
+    assert np.array_equal(out[alpha == 255], photo[alpha == 255])
