@@ -418,14 +418,17 @@ def bench_live(cfg: Config, clip_path: Path, width: int, height: int, fps: float
         cpu = time.process_time() - start[1]
         thread_cpu = {name: round(100 * (thread_cpu_s(t.native_id) - threads[name]) / wall, 1)
                       for t in pipe.threads for name in [t.name]}
-        frames_out = len(sink.times) - start[7]
-        gaps = np.diff(sink.times[start[7]:]) * 1000 if frames_out > 1 else np.zeros(1)
+        sent = sink.times[start[7]:]
+        frames_out = len(sent)
+        # The rate between the first and last frame of the window, not window edges.
+        fps_out = (frames_out - 1) / (sent[-1] - sent[0]) if frames_out > 1 else 0.0
+        gaps = np.diff(sent) * 1000 if frames_out > 1 else np.zeros(1)
         return {
             "size": f"{width}x{height}",
             "source_fps": fps,
             "effect": cfg.effect.value,
             "seconds": round(wall, 2),
-            "output_fps": round(frames_out / wall, 2),
+            "output_fps": round(fps_out, 2),
             "frames_out": frames_out,
             "captured": st.captured - start[2],
             "composited": fresh - start[4],
@@ -449,37 +452,59 @@ def bench_live(cfg: Config, clip_path: Path, width: int, height: int, fps: float
 
 
 # -- report ---------------------------------------------------------------------------------
+def _table(head: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    """A Markdown pipe table (readable as text, pasteable into docs)."""
+    def cell(v: object) -> str:
+        return f"{v:.2f}" if isinstance(v, float) else str(v)
+
+    body = [[cell(v) for v in row] for row in rows]
+    widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h)
+              for i, h in enumerate(head)]
+    fmt = "| " + " | ".join(f"{{:>{w}}}" for w in widths) + " |"
+    return [fmt.format(*head), "|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|",
+            *(fmt.format(*r) for r in body)]
+
+
 def format_report(report: dict[str, Any]) -> str:
-    lines = []
+    """The report as text: Markdown tables of the offline results, ratios and live runs."""
     m = report["machine"]
-    lines.append(f"machine: {m['cpus']} cpus ({m['cpu']}), Python {m['python']}, "
-                 f"OpenCV {m['opencv']}, MediaPipe {m['mediapipe']}")
+    load = m.get("load_average")
+    lines = [f"Machine: {m['cpus']} CPUs ({m['cpu']}), Python {m['python']}, OpenCV "
+             f"{m['opencv']}, MediaPipe {m['mediapipe']}"
+             + (f"; load average at start {load[0]:.2f}" if load else "") + "."]
     if report["results"]:
-        head = (f"{'size':>9} {'effect':<11} {'pipeline':<9} "
-                + " ".join(f"{s:>9}" for s in STAGES)
-                + f" {'ms med':>7} {'ms p95':>7} {'fps':>6} {'cpu ms':>7} {'rss MB':>7}")
-        lines += ["", "offline, ms per frame (stage medians; totals exclude capture):", head]
-        for r in report["results"]:
-            cpu = r["cpu_s_per_frame"]
-            lines.append(
-                f"{r['size']:>9} {r['effect']:<11} {r['pipeline']:<9} "
-                + " ".join(f"{r['stages'][s]:9.2f}" for s in STAGES)
-                + f" {r['ms_median']:7.2f} {r['ms_p95']:7.2f} {r['fps'] or 0:6.1f}"
-                + f" {cpu * 1000 if cpu is not None else float('nan'):7.2f}"
-                + f" {r['peak_rss_mb']:7.1f}")
+        lines += ["", "Offline, one frame at a time (ms per frame: stage medians; total = "
+                  "segment..output, capture/decode not included):", ""]
+        lines += _table(
+            ["size", "effect", "pipeline", *STAGES, "total med", "total p95", "fps",
+             "CPU ms/frame", "peak RSS MB"],
+            ([r["size"], r["effect"], r["pipeline"], *(r["stages"][s] for s in STAGES),
+              r["ms_median"], r["ms_p95"], r["fps"],
+              (r["cpu_s_per_frame"] or 0) * 1000, r["peak_rss_mb"]]
+             for r in report["results"]))
     if report["ratios"]:
-        lines += ["", "reference / vcam (median ms per frame):"]
-        for q in report["ratios"]:
-            lines.append(f"{q['size']:>9} {q['effect']:<11} {q['reference_over_vcam']:6.2f}x")
-    for c in (report["live"] or {}).get("cases", []):
-        lat = c["latency_ms"]
-        lines += ["", f"live {c['size']}@{c['source_fps']:g} {c['effect']}, {c['seconds']} s: "
-                  f"{c['output_fps']} fps out, {c['dropped']} dropped, {c['repeated']} repeated, "
-                  f"latency p50/p95/max {lat['p50']}/{lat['p95']}/{lat['max']} ms, "
-                  f"CPU {c['cpu_percent_of_one_core']}% of one core "
-                  f"({', '.join(f'{k} {v}%' for k, v in c['thread_cpu_percent'].items())}), "
-                  f"RSS {c['rss_mb']['start']} -> {c['rss_mb']['end']} MB "
-                  f"(max {c['rss_mb']['max']})"]
+        lines += ["", "Reference / vcam, median ms per frame:", ""]
+        lines += _table(["size", "effect", "reference / vcam"],
+                        ([q["size"], q["effect"], f"{q['reference_over_vcam']:.2f}x"]
+                         for q in report["ratios"]))
+    cases = (report["live"] or {}).get("cases", [])
+    if cases:
+        lines += ["", "Live, the threaded pipeline from a camera-paced source to a sink "
+                  "that does the virtual camera's BGR->I420:", ""]
+        lines += _table(
+            ["source", "effect", "seconds", "fps out", "dropped", "repeated",
+             "latency p50/p95/max ms", "CPU % of one core", "RSS MB start/end/max"],
+            ([f"{c['size']}@{c['source_fps']:g}", c["effect"], c["seconds"], c["output_fps"],
+              c["dropped"], c["repeated"],
+              "{p50:.1f} / {p95:.1f} / {max:.1f}".format(**c["latency_ms"]),
+              c["cpu_percent_of_one_core"],
+              "{start:.0f} / {end:.0f} / {max:.0f}".format(**c["rss_mb"])] for c in cases))
+        for c in cases:
+            threads = ", ".join(f"{k} {v}%" for k, v in c["thread_cpu_percent"].items())
+            lines.append(f"\n{c['size']}@{c['source_fps']:g}: capture decode "
+                         f"{c['capture_decode_ms_median']} ms, segment "
+                         f"{c['segment_ms_median']} ms, compose {c['compose_ms_median']} ms "
+                         f"(medians); thread CPU: {threads}.")
     return "\n".join(lines)
 
 

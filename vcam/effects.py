@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from vcam.config import Colour, Effect
+from vcam.resample import shrink
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,8 @@ def blurred_background(frame: np.ndarray, alpha: np.ndarray, strength: int) -> n
     h, w = frame.shape[:2]
     sw = min(BLUR_WORK_WIDTH, w)
     sh = max(1, round(h * sw / w))
-    small = cv2.resize(frame, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
-    weight = cv2.resize(alpha, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
+    small = shrink(frame, (sw, sh)).astype(np.float32)
+    weight = shrink(alpha, (sw, sh)).astype(np.float32)
     weight = 1.0 - weight * (1 / 255)
     # Blur strength is a sigma in 640-pixel-wide units, so it looks the same at any size.
     sigma = strength * sw / 640

@@ -23,6 +23,7 @@ import numpy as np
 
 from vcam import assets_dir
 from vcam.config import ModelChoice
+from vcam.resample import shrink
 
 log = logging.getLogger(__name__)
 
@@ -123,28 +124,15 @@ class Segmenter:
         self._small = np.empty((spec.height, spec.width, 3), np.uint8)
         self._mid = np.empty((2 * spec.height, 2 * spec.width, 3), np.uint8)
 
-    def shrink(self, frame: np.ndarray) -> np.ndarray:
-        """``frame`` scaled to the model's input size, into a reused buffer.
-
-        INTER_AREA is the right filter for a big shrink but costs ~6 ms from 1080p
-        (non-integer ratio); bilinear alone is ~0.1 ms but aliases fine texture.
-        From frames 4x the model size or more: bilinear to twice the model size,
-        then an exact 2:1 area average (~0.3 ms at 1080p; its confidence is within
-        0.0002 mean of the all-area one on the sample clip, bilinear's 0.0009).
-        """
-        size = (self.spec.width, self.spec.height)
-        h, w = frame.shape[:2]
-        if w >= 4 * self.spec.width or h >= 4 * self.spec.height:
-            cv2.resize(frame, (2 * size[0], 2 * size[1]), dst=self._mid,
-                       interpolation=cv2.INTER_LINEAR)
-            frame = self._mid
-        return cv2.resize(frame, size, dst=self._small, interpolation=cv2.INTER_AREA)
-
     def segment(self, frame: np.ndarray, t: float) -> np.ndarray:
         """Person confidence for ``frame`` (BGR uint8) captured at monotonic time ``t``."""
         import mediapipe as mp
 
-        cv2.cvtColor(self.shrink(frame), cv2.COLOR_BGR2RGB, dst=self._rgb)
+        # Shrink first, convert colour once at model size: MediaPipe would resize a
+        # full frame itself and hand back a full-size mask.
+        small = shrink(frame, (self.spec.width, self.spec.height), dst=self._small,
+                       scratch=self._mid)
+        cv2.cvtColor(small, cv2.COLOR_BGR2RGB, dst=self._rgb)
         # MediaPipe wants strictly increasing timestamps over the segmenter's life.
         ts = max(int(t * 1000), self._last_ts + 1)
         self._last_ts = ts

@@ -1,4 +1,8 @@
-"""The band-only :func:`vcam.effects.blend` gives exactly the whole-frame blend."""
+"""The hot path's shortcuts give the results of the slow, obvious code.
+
+:func:`vcam.effects.blend` blends only the edge band; :func:`vcam.resample.shrink`
+goes bilinear-then-area instead of area all the way.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vcam.effects import blend, blend_into, solid
+from vcam.resample import shrink
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PHOTO = SHARED / "media" / "images" / "skimage_astronaut_512.png"
@@ -64,3 +69,15 @@ def test_blend_into_a_real_photo_at_1080p() -> None:
     assert np.abs(out.astype(int) - expected).max() <= 1
     assert (out[alpha == 0] == (0, 255, 0)).all()
     assert np.array_equal(out[alpha == 255], photo[alpha == 255])
+
+
+@pytest.mark.skipif(not PHOTO.is_file(), reason=f"shared test media not found at {PHOTO}")
+@pytest.mark.parametrize("size", [(1920, 1080), (1280, 720), (640, 480)])
+def test_shrink_is_close_to_an_area_average(size: tuple[int, int]) -> None:
+    frame = cv2.resize(cv2.imread(str(PHOTO)), size, interpolation=cv2.INTER_CUBIC)
+    for target in [(256, 144), (256, 256), (320, 180)]:
+        area = cv2.resize(frame, target, interpolation=cv2.INTER_AREA).astype(int)
+        dst = np.empty((target[1], target[0], 3), np.uint8)
+        out = shrink(frame, target, dst=dst)
+        assert out is dst and out.shape == (target[1], target[0], 3)
+        assert np.abs(out.astype(int) - area).mean() < 1.0  # plain bilinear: 1.3 to 3.2
