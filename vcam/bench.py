@@ -433,8 +433,11 @@ def bench_live(cfg: Config, clip_path: Path, width: int, height: int, fps: float
             "captured": st.captured - start[2],
             "composited": fresh - start[4],
             "repeated": st.repeated - start[5],
-            "dropped": st.skipped - start[6],
-            "source_late": source.late - start[8],
+            # Camera frames that never went out: the capture thread was too late to
+            # read them, or the output thread never saw them (a newer one came first).
+            "dropped": st.skipped - start[6] + source.late - start[8],
+            "dropped_unread": source.late - start[8],
+            "dropped_uncomposited": st.skipped - start[6],
             "latency_ms": {"p50": round(median(latencies), 2),
                            "p95": round(percentile(latencies, 95), 2),
                            "max": round(max(latencies, default=float("nan")), 2)},

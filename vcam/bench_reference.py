@@ -1,13 +1,14 @@
 """The naive pipeline ``vcam bench`` measures SelfieCam against.
 
-It does what the usual selfie-segmentation tutorial does, stage by stage, so
-anyone can rerun the comparison: BGR->RGB, hand the *full* frame to MediaPipe
-(which resizes it for the model and returns a full-size float mask), a hard
-threshold at 0.5, ``np.dstack`` the mask to three channels and ``np.where``
-the frame against a full-resolution background -- a 55x55 Gaussian of the
-frame (blur), a gray copy (desaturate), the background image resized every
-frame (replace) -- or add the mask as an alpha channel (transparent).  The
-output conversion is the BGR->I420 that pyvirtualcam does for a virtual camera.
+It is the MediaPipe selfie-segmentation tutorial's loop, stage by stage, so
+anyone can rerun the comparison: BGR->RGB, the *full* frame to MediaPipe
+(which resizes it for the model and returns a full-size float mask), the RGB
+converted back to BGR, the mask stacked to three channels with ``np.dstack``
+and cut at 0.5, and ``np.where`` between the frame and a full-resolution
+background -- a 55x55 Gaussian of the frame (blur), a gray copy (desaturate),
+the background image resized every frame (replace) -- or the mask added as an
+alpha channel (transparent).  The output conversion is the BGR->I420 that
+pyvirtualcam does for a virtual camera.
 
 Nothing here is used by SelfieCam itself; it is the yardstick.
 """
@@ -49,6 +50,7 @@ class ReferencePipeline:
         self._quiet = quiet
         self._first = True
         self._last_ts = -1
+        self._bgr: np.ndarray | None = None
 
     def segment(self, frame: np.ndarray, t: float) -> np.ndarray:
         import mediapipe as mp
@@ -60,13 +62,16 @@ class ReferencePipeline:
         with native_stderr_silenced(self._quiet and self._first):
             result = self._seg.segment_for_video(image, ts)
         self._first = False
-        conf = result.confidence_masks[0].numpy_view()
-        return np.squeeze(conf)
+        # The tutorial turns its RGB copy back into BGR and composites that.
+        self._bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        return np.squeeze(result.confidence_masks[0].numpy_view())
 
     def refine(self, confidence: np.ndarray, frame: np.ndarray) -> np.ndarray:
-        return np.dstack((confidence > 0.5,) * 3)
+        return np.dstack((confidence,) * 3) > 0.5
 
     def composite(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        if self._bgr is not None and self._bgr.shape == frame.shape:
+            frame = self._bgr
         h, w = frame.shape[:2]
         if self.effect is Effect.BLUR:
             return np.where(mask, frame, cv2.GaussianBlur(frame, self.BLUR_KERNEL, 0))

@@ -31,7 +31,7 @@ class EffectParams:
     key_colour: Colour = (0, 255, 0)
 
 
-BLEND_STRIP_ROWS = 64
+BLEND_STRIP_ROWS = 96
 """Rows per strip when :func:`blend` looks for the soft edge band."""
 BLEND_SPAN_GAP = 64
 """Band columns closer than this within a strip are blended as one span."""
