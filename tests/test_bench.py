@@ -37,7 +37,7 @@ def test_bench_json_has_the_promised_fields(capsys: pytest.CaptureFixture[str]) 
         assert all(v >= 0 for v in r["stages"].values())
     (ratio,) = report["ratios"]
     assert ratio["size"] == "320x240" and ratio["effect"] == "blur"
-    assert ratio["reference_over_vcam"] > 0
+    assert ratio["reference_over_vcam"] > 0 and ratio["reference_over_vcam_cpu"] > 0
     (live,) = report["live"]["cases"]
     assert live["size"] == "320x240" and live["source_fps"] == 30
     assert live["frames_out"] > 0 and live["output_fps"] > 0
