@@ -81,7 +81,7 @@ def blend_into(out: np.ndarray, fg: np.ndarray, alpha: np.ndarray) -> np.ndarray
 
 
 BLUR_WORK_WIDTH = 320
-"""The width the background is blurred at; upscaling a blur loses nothing visible."""
+"""The widest the background is blurred at; upscaling a blur loses nothing visible."""
 
 
 BLUR_MIN_SIGMA = 3.0
@@ -107,7 +107,8 @@ def blurred_background(frame: np.ndarray, alpha: np.ndarray, strength: int) -> n
 
     A normalised, background-weighted blur: blur(frame * w) / blur(w) with w the
     background weight, so the person's colours do not bleed into the blurred
-    background around them.  Done at :data:`BLUR_WORK_WIDTH` and scaled back up.
+    background around them.  Done :func:`blur_work_width` pixels wide and scaled
+    back up.
     """
     h, w = frame.shape[:2]
     sw = blur_work_width(strength, w)
