@@ -113,6 +113,28 @@ def build_parser() -> argparse.ArgumentParser:
         description="enable: install a systemd user unit (restarts on failure) and an XDG "
                     "autostart entry; disable: remove both; status: exit code 0 when enabled.")
     a.add_argument("action", choices=["enable", "disable", "status"])
+    b = sub.add_parser(
+        "bench", help="measure speed against the naive pipeline",
+        description="Time SelfieCam's stages on a real clip at several sizes for every "
+                    "effect, next to the naive tutorial pipeline, and optionally the live "
+                    "threaded pipeline from a camera-paced source.")
+    b.add_argument("--clip", metavar="VIDEO", help="footage to use (default: the demo clip)")
+    b.add_argument("--sizes", nargs="+", metavar="WxH",
+                   help="frame sizes (default: 640x480 1280x720 1920x1080)")
+    b.add_argument("--effects", metavar="LIST",
+                   help="comma-separated effects (default: blur,replace,desaturate,transparent)")
+    b.add_argument("--frames", type=_positive, default=100, metavar="N",
+                   help="frames timed per size and effect (default: 100)")
+    b.add_argument("--no-reference", action="store_true", help="skip the naive pipeline")
+    b.add_argument("--live", action="store_true",
+                   help="also run the threaded pipeline from a paced source to a sink")
+    b.add_argument("--live-only", action="store_true", help="only the live run")
+    b.add_argument("--live-cases", nargs="+", metavar="WxH@FPS",
+                   help="live sources (default: 1920x1080@30 1280x720@60)")
+    b.add_argument("--seconds", type=float, default=10.0, metavar="N",
+                   help="seconds per live case, after 2 s of warm-up (default: 10)")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return p
 
 
@@ -149,6 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from vcam.autostart import main as autostart_main
 
         return autostart_main(args)
+    if args.command == "bench":
+        from vcam.bench import run as bench
+
+        return bench(args)
     raise AssertionError(args.command)
 
 

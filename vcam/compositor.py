@@ -49,12 +49,22 @@ class Compositor:
 
     def compose(self, frame: np.ndarray, confidence: np.ndarray | None) -> np.ndarray:
         """The published frame.  With no mask yet, the frame passes through."""
+        if self.cfg.effect is Effect.NONE or confidence is None:
+            return self.apply(frame, None)
+        try:
+            alpha = self.alpha(frame, confidence)
+        except Exception as e:
+            self._failed_once(e)
+            return self.apply(frame, None)
+        return self.apply(frame, alpha)
+
+    def apply(self, frame: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
+        """The effect (and mirror) for ``frame`` with its refined ``alpha`` (None: no mask)."""
         cfg = self.cfg
-        if cfg.effect is Effect.NONE or confidence is None:
+        if cfg.effect is Effect.NONE or alpha is None:
             out = frame.copy()
         else:
             try:
-                alpha = self.alpha(frame, confidence)
                 h, w = frame.shape[:2]
                 params = EffectParams(
                     background=(self._background.frame(w, h)
@@ -66,16 +76,19 @@ class Compositor:
                 )
                 out = apply_effect(cfg.effect, frame, alpha, params)
             except Exception as e:
-                # One bad frame or background must not stop the stream: pass the frame
-                # through and say so once per distinct failure.
-                key = (cfg.effect, type(e).__name__)
-                if key not in self._failed:
-                    self._failed.add(key)
-                    log.error("effect %s failed (%s); passing frames through", cfg.effect, e)
+                self._failed_once(e)
                 out = frame.copy()
         if cfg.mirror:
             cv2.flip(out, 1, dst=out)
         return out
+
+    def _failed_once(self, e: Exception) -> None:
+        """One bad frame or background must not stop the stream: the frame passes
+        through, and each distinct failure is logged once."""
+        key = (self.cfg.effect, type(e).__name__)
+        if key not in self._failed:
+            self._failed.add(key)
+            log.error("effect %s failed (%s); passing frames through", self.cfg.effect, e)
 
     def close(self) -> None:
         self._background.close()

@@ -140,6 +140,11 @@ class Pipeline:
     def idle(self) -> bool:
         return self._idle.is_set()
 
+    @property
+    def threads(self) -> tuple[threading.Thread, ...]:
+        """The capture, segmentation and output threads (for monitoring)."""
+        return tuple(self._threads)
+
     def start(self) -> None:
         for t in self._threads:
             t.start()

@@ -26,6 +26,7 @@ import numpy as np
 
 from vcam import assets_dir
 from vcam.config import ModelChoice
+from vcam.resample import shrink
 
 log = logging.getLogger(__name__)
 
@@ -141,8 +142,9 @@ class Segmenter:
         h, w = frame.shape[:2]
         k = feed_factor(w)
         if k > 1:
-            # A whole-factor INTER_AREA is OpenCV's fast path (~1.5 ms from 1080p).
-            frame = cv2.resize(frame, (w // k, h // k), interpolation=cv2.INTER_AREA)
+            # 1080p -> 640x360 in ~1.5 ms (bilinear to 2x, then an exact 2:1 area
+            # average) where a 3:1 INTER_AREA takes ~2.4 ms; 720p -> 640x360 ~0.15 ms.
+            frame = shrink(frame, (w // k, h // k), two_step_from=3)
         rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
         # MediaPipe wants strictly increasing timestamps over the segmenter's life.
         ts = max(int(t * 1000), self._last_ts + 1)

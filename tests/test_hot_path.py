@@ -1,0 +1,99 @@
+"""The hot path's shortcuts give the results of the slow, obvious code.
+
+:func:`vcam.effects.blend` blends only the edge band; :func:`vcam.resample.shrink`
+goes bilinear-then-area instead of area all the way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vcam import effects
+from vcam.effects import blend, blend_into, solid
+from vcam.resample import shrink
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+PHOTO = SHARED / "media" / "images" / "skimage_astronaut_512.png"
+
+
+def whole_frame_blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Every pixel multiplied: fg*a/255 + bg*(255-a)/255, each term rounded, in uint8."""
+    a = alpha.astype(np.float64)[..., None]
+    fg_part = np.round(fg * a / 255)
+    bg_part = np.round(bg * (255 - a) / 255)
+    return np.clip(fg_part + bg_part, 0, 255).astype(np.uint8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(h=st.integers(1, 150), w=st.integers(1, 200), seed=st.integers(0, 2**31),
+       kind=st.sampled_from(["noise", "zero", "opaque", "sparse", "disc"]))
+def test_blend_equals_the_whole_frame_blend(h: int, w: int, seed: int, kind: str) -> None:
+    rng = np.random.default_rng(seed)
+    fg = rng.integers(0, 256, (h, w, 3), np.uint8)
+    bg = rng.integers(0, 256, (h, w, 3), np.uint8)
+    if kind == "noise":
+        alpha = rng.integers(0, 256, (h, w), np.uint8)
+    elif kind == "zero":
+        alpha = np.zeros((h, w), np.uint8)
+    elif kind == "opaque":
+        alpha = np.full((h, w), 255, np.uint8)
+    elif kind == "sparse":
+        alpha = np.where(rng.random((h, w)) < 0.02, rng.integers(0, 256, (h, w)), 0)
+        alpha = alpha.astype(np.uint8)
+    else:
+        alpha = np.zeros((h, w), np.uint8)
+        cv2.circle(alpha, (w // 2, h // 2), max(1, min(h, w) // 3), 255, -1)
+        alpha = cv2.GaussianBlur(alpha, (0, 0), 2)
+    before = bg.copy()
+    out = blend(fg, bg, alpha)
+    assert np.array_equal(bg, before), "blend must not write into its inputs"
+    diff = np.abs(out.astype(int) - whole_frame_blend(fg, bg, alpha))
+    assert diff.max() <= 1  # the float rounding of cv2.multiply, nothing more
+
+
+@pytest.mark.skipif(not PHOTO.is_file(), reason=f"shared test media not found at {PHOTO}")
+def test_blend_into_a_real_photo_at_1080p() -> None:
+    photo = cv2.resize(cv2.imread(str(PHOTO)), (1920, 1080))
+    alpha = np.zeros((1080, 1920), np.uint8)
+    cv2.ellipse(alpha, (960, 700), (420, 520), 0, 0, 360, 255, -1)
+    alpha = cv2.GaussianBlur(alpha, (0, 0), 12)
+    key = solid(photo.shape, (0, 255, 0))
+    expected = whole_frame_blend(photo, key, alpha)
+    out = blend_into(key, photo, alpha)
+    assert out is key
+    assert np.abs(out.astype(int) - expected).max() <= 1
+    assert (out[alpha == 0] == (0, 255, 0)).all()
+    assert np.array_equal(out[alpha == 255], photo[alpha == 255])
+
+
+@pytest.mark.skipif(not PHOTO.is_file(), reason=f"shared test media not found at {PHOTO}")
+@pytest.mark.parametrize("size", [(1920, 1080), (1280, 720), (640, 480)])
+def test_shrink_is_close_to_an_area_average(size: tuple[int, int]) -> None:
+    frame = cv2.resize(cv2.imread(str(PHOTO)), size, interpolation=cv2.INTER_CUBIC)
+    for target in [(256, 144), (256, 256), (320, 180)]:
+        area = cv2.resize(frame, target, interpolation=cv2.INTER_AREA).astype(int)
+        dst = np.empty((target[1], target[0], 3), np.uint8)
+        out = shrink(frame, target, dst=dst)
+        assert out is dst and out.shape == (target[1], target[0], 3)
+        assert np.abs(out.astype(int) - area).mean() < 1.0  # plain bilinear: 1.3 to 3.2
+
+
+@pytest.mark.skipif(not PHOTO.is_file(), reason=f"shared test media not found at {PHOTO}")
+def test_a_strong_blur_done_narrower_looks_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    photo = cv2.resize(cv2.imread(str(PHOTO)), (1280, 720), interpolation=cv2.INTER_CUBIC)
+    alpha = np.zeros((720, 1280), np.uint8)
+    cv2.ellipse(alpha, (640, 470), (280, 350), 0, 0, 360, 255, -1)
+    alpha = cv2.GaussianBlur(alpha, (0, 0), 8)
+    assert effects.blur_work_width(12, 1280) == effects.BLUR_WORK_WIDTH // 2
+    narrow = effects.blurred_background(photo, alpha, 12)
+    monkeypatch.setattr(effects, "BLUR_MIN_SIGMA", 1000.0)  # always the full work width
+    assert effects.blur_work_width(12, 1280) == effects.BLUR_WORK_WIDTH
+    full = effects.blurred_background(photo, alpha, 12)
+    visible = alpha < 255
+    assert np.abs(narrow.astype(int) - full)[visible].mean() < 1.0
