@@ -83,7 +83,7 @@ def test_menu_items_and_radio_states(setup: tuple[Tray, Controller, Pipeline, Pa
     effects = [by_text(menu, t) for t in ("None", "Blur", "Replace", "Desaturate")]
     assert all(i.radio for i in effects)
     assert checked(menu) == ["None"]  # from config.toml; Mirror and Pause unticked
-    assert [i.text for i in visible(by_text(menu, "Model").submenu) if i.checked] == ["Auto"]
+    assert [i.text for i in visible(by_text(menu, "Model").submenu) if i.checked] == ["General"]
     blur = by_text(menu, "Blur strength").submenu
     assert checked(blur) == ["Medium (12)"]
 
