@@ -126,7 +126,7 @@ class RefineConfig:
     """Fill holes in the person smaller than this fraction of the frame; 0 = off."""
     guided: bool = True
     """Snap the upsampled mask to the frame's edges with a guided filter."""
-    guided_width: int = 512
+    guided_width: int = 320
     """The guided filter works on the frame shrunk by a whole factor to at most
     this wide (past about 512 it stops fitting the CPU's cache and slows down)."""
     guided_radius: int = 8

@@ -154,9 +154,9 @@ def light_wrap(composite: np.ndarray, background: np.ndarray, alpha: np.ndarray,
     h, w = alpha.shape
     sw = min(LIGHT_WRAP_WORK_WIDTH, w)
     sh = max(1, round(h * sw / w))
-    a = cv2.resize(alpha, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
+    a = shrink(alpha, (sw, sh)).astype(np.float32)
     a *= 1 / 255
-    bg = cv2.resize(background, (sw, sh), interpolation=cv2.INTER_AREA).astype(np.float32)
+    bg = shrink(background, (sw, sh)).astype(np.float32)
     sigma = width * sw / 640
     outside = 1.0 - a
     near = cv2.GaussianBlur(outside, (0, 0), sigma)
