@@ -19,6 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from tests import conftest
 from vcam.ctl import CtlError, request
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,15 +93,8 @@ class Daemon:
 
 
 def read_frames(path: Path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    return frames
+    """Every frame of a recorded video."""
+    return conftest.read_frames(path, 10**9)
 
 
 def sharpness(frame: np.ndarray, region: tuple[slice, slice] = DOOR) -> float:

@@ -13,6 +13,7 @@ import cv2
 import pytest
 
 from tests.conftest import DEMO_CLIP
+from tests.live_daemon import mean_colour, read_frames
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -164,12 +165,6 @@ def test_sighup_reloads_the_config(tmp_path: Path) -> None:
     finally:
         p.terminate()
         assert p.wait(10) == 0
-    cap = cv2.VideoCapture(str(out))
-    corners = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        corners.append(f[:40, :40].reshape(-1, 3).mean(axis=0))
+    corners = [mean_colour(f) for f in read_frames(out)]
     magenta = [abs(c[0] - 255) < 20 and c[1] < 30 and abs(c[2] - 255) < 20 for c in corners]
     assert not magenta[0] and magenta[-1], "SIGHUP should have switched to a magenta background"
