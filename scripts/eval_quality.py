@@ -45,6 +45,7 @@ from vcam import assets_dir  # noqa: E402
 from vcam.backgrounds import load_background  # noqa: E402
 from vcam.config import Config, Effect, ModelChoice, RefineConfig, load  # noqa: E402
 from vcam.effects import EffectParams, apply_effect  # noqa: E402
+from vcam.placeholder import caption  # noqa: E402
 from vcam.refine import Refiner  # noqa: E402
 from vcam.segment import Segmenter, pick_model  # noqa: E402
 
@@ -287,11 +288,7 @@ def save_pictures(models: Models, cfg: Config, photo: Path, out_dir: Path) -> li
 
 
 def _label(img: np.ndarray, text: str) -> np.ndarray:
-    out = img.copy()
-    cv2.putText(out, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(out, text, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1,
-                cv2.LINE_AA)
-    return out
+    return caption(img.copy(), text, 0.6)
 
 
 # --- command line -------------------------------------------------------------------

@@ -17,6 +17,8 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from vcam.placeholder import caption
+
 log = logging.getLogger(__name__)
 
 SETUP_COMMAND = "sudo scripts/setup-v4l2loopback.sh"
@@ -161,14 +163,7 @@ class WindowOutput:
             now = time.monotonic()
             if now - self._text_t >= 0.5:
                 self._text, self._text_t = self._caption(), now
-            frame = frame.copy()
-            # A dark band behind the text: an outline drawn with a thicker stroke does not
-            # line up (OpenCV 5 draws thicker text with a bolder, wider font).
-            (tw, th), _ = cv2.getTextSize(self._text, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
-            band = frame[0:th + 14, 0:min(frame.shape[1], tw + 16)]
-            band //= 3
-            cv2.putText(frame, self._text, (8, th + 6), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
-                        (255, 255, 255), 1, cv2.LINE_AA)
+            frame = caption(frame.copy(), self._text)
         try:
             cv2.imshow(self.title, frame)
             self._opened = True

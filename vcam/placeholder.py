@@ -1,4 +1,4 @@
-"""Still frames the virtual camera shows when there is no live picture."""
+"""Still frames the virtual camera shows when there is no live picture, and captions."""
 
 from __future__ import annotations
 
@@ -19,4 +19,19 @@ def placeholder(width: int, height: int, title: str, detail: str = "") -> np.nda
         x = max(0, (width - tw) // 2)
         y = int(height / 2 + dy * th * 1.4)
         cv2.putText(img, text, (x, y), font, s, (235, 235, 235), thick, cv2.LINE_AA)
+    return img
+
+
+def caption(img: np.ndarray, text: str, scale: float = 0.5) -> np.ndarray:
+    """Write ``text`` in the top-left corner of ``img`` (in place), white on a darkened band.
+
+    A band rather than a dark outline: OpenCV 5 draws thicker text in a bolder,
+    wider font, so an outline drawn with a thicker stroke does not line up.
+    """
+    (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+    pad = max(4, th // 2)
+    band = img[0:th + 2 * pad + 2, 0:min(img.shape[1], tw + 2 * pad)]
+    band //= 3
+    cv2.putText(img, text, (pad, th + pad), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1,
+                cv2.LINE_AA)
     return img
