@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +13,7 @@ import pytest
 
 from tests.conftest import Holder
 from vcam.capture import CameraSource, SourceError
-from vcam.consumers import holders, process_name
+from vcam.consumers import holders, is_probe, process_name, viewers
 
 
 def test_sees_another_process_holding_the_file_and_not_after(
@@ -49,3 +51,25 @@ def test_busy_camera_names_the_program_holding_it(
     holder.release()
     with pytest.raises(SourceError, match="video devices found"):
         CameraSource(str(dev), 640, 480, 30)
+
+
+def test_our_own_probes_are_no_viewers(tmp_path: Path) -> None:
+    """`vcam doctor` opening SelfieCam for a moment must not switch the webcam on."""
+    dev = tmp_path / "video10"
+    dev.write_bytes(b"")
+    hold = (f"import sys, time; f = open({str(dev)!r}, 'rb'); print('open', flush=True); "
+            "time.sleep(60)")
+    procs = {name: subprocess.Popen([sys.executable, "-c", hold, *argv], stdout=subprocess.PIPE,
+                                    text=True)
+             for name, argv in {"doctor": ["-m", "vcam", "doctor"],
+                                "zoom": ["--app", "zoom"]}.items()}
+    try:
+        for p in procs.values():
+            assert p.stdout is not None and p.stdout.readline().strip() == "open"
+        assert sorted(holders(dev)) == sorted(p.pid for p in procs.values())
+        assert is_probe(procs["doctor"].pid) and not is_probe(procs["zoom"].pid)
+        assert viewers(dev) == [procs["zoom"].pid]
+    finally:
+        for p in procs.values():
+            p.kill()
+            p.wait()

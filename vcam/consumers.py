@@ -46,3 +46,28 @@ def process_name(pid: int, proc: Path = Path("/proc")) -> str:
         return (proc / str(pid) / "comm").read_text().strip()
     except OSError:
         return "?"
+
+
+PROBES = ("doctor", "devices")
+"""Our own commands that open the device only to look at it."""
+
+
+def is_probe(pid: int, proc: Path = Path("/proc")) -> bool:
+    """True for a ``vcam doctor`` / ``vcam devices`` process: it opens the device for a
+    moment to read its capabilities and is no viewer."""
+    try:
+        args = (proc / str(pid) / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    words = [a.decode(errors="replace") for a in args if a]
+    for i, w in enumerate(words):
+        if w == "vcam" or w.endswith("/vcam") or (w == "-m" and words[i + 1:i + 2] == ["vcam"]):
+            rest = words[i + 1:] if w != "-m" else words[i + 2:]
+            return bool(rest) and rest[0] in PROBES
+    return False
+
+
+def viewers(device: str | Path, proc: Path = Path("/proc")) -> list[int]:
+    """The processes watching ``device``: its holders but ourselves and our own probes."""
+    return [p for p in holders(device, proc, exclude=frozenset({os.getpid()}))
+            if not is_probe(p, proc)]

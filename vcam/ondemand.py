@@ -10,11 +10,10 @@ plus the camera's own start-up.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
 
-from vcam.consumers import holders, process_name
+from vcam.consumers import process_name, viewers
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +29,7 @@ class OnDemand:
         self._period = period
         self._grace = grace
         """A reader that closes and reopens at once (apps probe devices) keeps us live."""
-        self._find = find or (lambda dev: holders(dev, exclude=frozenset({os.getpid()})))
+        self._find = find or viewers
         self._stop = threading.Event()
         self.watching: list[int] = []
         self._thread = threading.Thread(target=self._run, name="vcam-ondemand", daemon=True)
