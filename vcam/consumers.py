@@ -13,31 +13,38 @@ import os
 from pathlib import Path
 
 
+def holders_of(paths: list[str], proc: Path = Path("/proc"),
+               exclude: frozenset[int] = frozenset()) -> dict[str, list[int]]:
+    """For each of ``paths``, the PIDs (ascending) that have it open, except ``exclude``.
+
+    Matches each process's /proc/PID/fd links against the paths' real paths: one
+    readlink per descriptor, no stat of what it points to.
+    """
+    targets = {os.path.realpath(p): p for p in paths}
+    found: dict[str, list[int]] = {p: [] for p in paths}
+    pids = sorted(int(e.name) for e in proc.iterdir() if e.name.isdigit())
+    for pid in pids:
+        if pid in exclude:
+            continue
+        try:
+            fds = list((proc / str(pid) / "fd").iterdir())
+        except OSError:
+            continue  # gone, or another user's
+        links = set()
+        for fd in fds:
+            try:
+                links.add(os.readlink(fd))
+            except OSError:
+                continue  # closed between the listing and the readlink
+        for target in links & targets.keys():
+            found[targets[target]].append(pid)
+    return found
+
+
 def holders(device: str | Path, proc: Path = Path("/proc"),
             exclude: frozenset[int] = frozenset()) -> list[int]:
     """PIDs with ``device`` open, except those in ``exclude``."""
-    try:
-        target = os.stat(device)
-    except OSError:
-        return []
-    key = (target.st_dev, target.st_ino)
-    found: list[int] = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit() or int(entry.name) in exclude:
-            continue
-        try:
-            fds = list((entry / "fd").iterdir())
-        except OSError:
-            continue  # gone, or another user's
-        for fd in fds:
-            try:
-                st = os.stat(fd)
-            except OSError:
-                continue
-            if (st.st_dev, st.st_ino) == key:
-                found.append(int(entry.name))
-                break
-    return sorted(found)
+    return holders_of([str(device)], proc, exclude)[str(device)]
 
 
 def process_name(pid: int, proc: Path = Path("/proc")) -> str:

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from vcam.consumers import holders_of
 from vcam.output import SETUP_COMMAND, v4l2_devices
 
 SYS = Path("/sys")
@@ -323,25 +324,8 @@ def open_by(paths: list[str], proc: Path = PROC) -> dict[str, list[Holder]]:
 
     Only processes we may inspect are seen: all of them as root, our own otherwise.
     """
-    targets = {os.path.realpath(p): p for p in paths}
-    found: dict[str, list[Holder]] = {p: [] for p in paths}
-    for pid_dir in sorted(proc.iterdir(), key=lambda d: (len(d.name), d.name)):
-        if not pid_dir.name.isdigit():
-            continue
-        try:
-            fds = list((pid_dir / "fd").iterdir())
-        except OSError:
-            continue
-        links = set()
-        for fd in fds:
-            # An fd may close between the listing and the readlink (the listing's own does).
-            try:
-                links.add(os.readlink(fd))
-            except OSError:
-                continue
-        for target in links & targets.keys():
-            found[targets[target]].append(Holder(int(pid_dir.name), _command(pid_dir)))
-    return found
+    return {path: [Holder(pid, _command(proc / str(pid))) for pid in pids]
+            for path, pids in holders_of(paths, proc).items()}
 
 
 def _command(pid_dir: Path) -> str:
