@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import logging
 import threading
-import warnings
 from pathlib import Path
 from typing import Protocol
 
 import cv2
 import numpy as np
-from PIL import Image
 
 from vcam.config import Colour, hex_colour, parse_colour
 from vcam.effects import solid
+from vcam.images import ImageReadError, read_bgr
 from vcam.slot import LatestSlot
 
 log = logging.getLogger(__name__)
@@ -71,26 +70,9 @@ class SolidBackground:
 def read_image(path: Path) -> np.ndarray:
     """A still image as BGR uint8, refusing what is not a sane image."""
     try:
-        with warnings.catch_warnings():
-            # Our own limit below decides, with a message the user can act on.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(path)
-        with im:
-            if im.width * im.height > MAX_IMAGE_PIXELS:
-                raise BackgroundError(
-                    f"{path}: {im.width}x{im.height} is too large for a background "
-                    f"(at most {MAX_IMAGE_PIXELS // 1_000_000} megapixels)")
-            im.draft("RGB", (im.width, im.height))
-            rgb = np.asarray(im.convert("RGB"))
-    except BackgroundError:
-        raise
-    except Image.DecompressionBombError as e:
-        raise BackgroundError(f"{path}: too large for a background ({e})") from None
-    except FileNotFoundError:
-        raise BackgroundError(f"{path}: no such file") from None
-    except Exception as e:  # Pillow raises many types for bad files
-        raise BackgroundError(f"{path}: not a readable image ({e})") from None
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        return read_bgr(path, max_pixels=MAX_IMAGE_PIXELS, purpose="a background")
+    except ImageReadError as e:
+        raise BackgroundError(str(e)) from None
 
 
 class ImageBackground:

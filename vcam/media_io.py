@@ -26,8 +26,9 @@ from typing import Protocol
 
 import cv2
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
+from vcam.images import ImageReadError, read_bgr
 from vcam.output import FileOutput, OutputError
 
 log = logging.getLogger(__name__)
@@ -83,14 +84,9 @@ def read_image(path: Path) -> np.ndarray:
     An alpha channel in the input is dropped: the person is segmented from the colours.
     """
     try:
-        with Image.open(path) as im:
-            upright = ImageOps.exif_transpose(im)
-            rgb = np.asarray(upright.convert("RGB"))
-    except FileNotFoundError:
-        raise MediaError(f"{path}: no such file") from None
-    except Exception as e:  # Pillow raises many types for bad files
-        raise MediaError(f"{path}: not a readable image ({e})") from None
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+        return read_bgr(path)
+    except ImageReadError as e:
+        raise MediaError(str(e)) from None
 
 
 def looks_like_image(path: Path) -> bool:
