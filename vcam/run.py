@@ -23,6 +23,7 @@ from vcam.config import (
     ModelChoice,
     load_default,
     parse_colour,
+    resolve_path,
     user_config_path,
 )
 from vcam.control import Controller
@@ -68,9 +69,7 @@ def config_from_args(args: argparse.Namespace) -> Config:
     if args.background:
         bg = args.background
         if parse_colour(bg) is None:
-            p = Path(bg).expanduser()
-            bg = str(p if p.exists() or p.is_absolute() else assets_dir() / p
-                     if (assets_dir() / p).exists() else p)
+            bg = str(resolve_path(bg, Path.cwd()))
         changes["background"] = bg
     if args.demo:
         changes.setdefault("effect", DEMO_EFFECTS[0])
