@@ -49,7 +49,8 @@ class SlowSegmenter:
     """Wraps the real segmenter and makes it slower than the camera."""
 
     def __init__(self, inner: Segmenter, delay: float) -> None:
-        self.inner, self.delay, self.spec = inner, delay, inner.spec
+        self.inner, self.delay = inner, delay
+        self.spec, self.asked = inner.spec, inner.asked
 
     def segment(self, frame: np.ndarray, t: float) -> np.ndarray:
         time.sleep(self.delay)

@@ -286,7 +286,8 @@ class Applier:
         """The segmenter for this frame size's model (``auto`` picks by aspect), kept for reuse."""
         spec = pick_model(self.cfg.model, width, height)
         if spec not in self._segmenters:
-            self._segmenters[spec] = Segmenter(spec, quiet=not self._verbose)
+            self._segmenters[spec] = Segmenter(spec, runtime=self.cfg.runtime,
+                                               quiet=not self._verbose)
             log.debug("segmentation model: %s (%dx%d)", spec.name, spec.width, spec.height)
         return self._segmenters[spec]
 

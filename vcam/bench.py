@@ -18,6 +18,7 @@ rate, dropped frames, capture-to-publish latency, CPU and RSS.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -38,9 +39,9 @@ from vcam import assets_dir
 from vcam.bench_reference import ReferencePipeline
 from vcam.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, setup_logging
 from vcam.compositor import Compositor
-from vcam.config import Config, Effect
+from vcam.config import Config, Effect, ModelChoice, Runtime
 from vcam.pipeline import Pipeline
-from vcam.segment import Segmenter, pick_model
+from vcam.segment import Segmenter, pick_model, segmenter_for
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +107,10 @@ def thread_cpu_s(native_id: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def machine_info() -> dict[str, Any]:
+def machine_info(cfg: Config) -> dict[str, Any]:
     import mediapipe as mp
+
+    from vcam.segment import pick_runtime
 
     cpu = platform.processor()
     try:
@@ -126,6 +129,7 @@ def machine_info() -> dict[str, Any]:
         "opencv": cv2.__version__,
         "opencv_threads": cv2.getNumThreads(),
         "mediapipe": getattr(mp, "__version__", "?"),
+        "runtime": str(pick_runtime(cfg.runtime)),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
 
@@ -355,7 +359,7 @@ def bench_offline(cfg: Config, clip_path: Path, sizes: Iterable[tuple[int, int]]
     cases: list[Case] = []
     for w, h in sizes:
         clip = MjpegClip(clip_path, w, h)
-        seg = Segmenter(pick_model(cfg.model, w, h))
+        seg = segmenter_for(cfg, w, h)
         try:
             for effect in effects:
                 c = cfg.replace(effect=effect)
@@ -582,12 +586,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"vcam bench: --seconds must be more than 0, got {args.seconds:g}", file=sys.stderr)
         return EXIT_USAGE
     cfg = Config(background=str(assets_dir() / DEFAULT_BACKGROUND))
+    if args.model:
+        cfg = dataclasses.replace(cfg, model=ModelChoice(args.model))
+    if args.runtime:
+        cfg = dataclasses.replace(cfg, runtime=Runtime(args.runtime))
 
     def progress(text: str) -> None:
         if not args.json:
             print(f"  ... {text}", file=sys.stderr, flush=True)
 
-    report: dict[str, Any] = {"machine": machine_info(), "clip": str(clip), "results": [],
+    report: dict[str, Any] = {"machine": machine_info(cfg), "clip": str(clip), "results": [],
                               "ratios": [], "live": None}
     try:
         if not args.live_only:

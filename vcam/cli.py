@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from vcam import __version__
-from vcam.config import Effect, ModelChoice
+from vcam.config import Effect, ModelChoice, Runtime
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -126,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--frames", type=_positive, default=100, metavar="N",
                    help="frames timed per size and effect (default: 100)")
     b.add_argument("--no-reference", action="store_true", help="skip the naive pipeline")
+    b.add_argument("--model", choices=[m.value for m in ModelChoice],
+                   help="segmentation model (default: the config default, general)")
+    b.add_argument("--runtime", choices=[r.value for r in Runtime],
+                   help="what runs the model for SelfieCam's stages (default: auto); the "
+                        "naive pipeline always uses MediaPipe Tasks, as the tutorial does")
     b.add_argument("--live", action="store_true",
                    help="also run the threaded pipeline from a paced source to a sink")
     b.add_argument("--live-only", action="store_true", help="only the live run")

@@ -41,6 +41,14 @@ class ModelChoice(enum.StrEnum):
     AUTO = "auto"
 
 
+class Runtime(enum.StrEnum):
+    """What runs the segmentation model (see vcam.segment)."""
+
+    AUTO = "auto"
+    LITERT = "litert"
+    MEDIAPIPE = "mediapipe"
+
+
 class ConfigError(ValueError):
     """A configuration value is wrong; the message names file, key and what is allowed."""
 
@@ -150,6 +158,8 @@ class Config:
     model: ModelChoice = ModelChoice.GENERAL
     """general by default: on the 16:9 test clips the landscape model's raw mask flips
     ~10x more pixels per frame (0.0072 vs 0.0006), for ~1.5 ms less per frame."""
+    runtime: Runtime = Runtime.AUTO
+    """auto: LiteRT's interpreter where its wheel is installed, else MediaPipe Tasks."""
     mirror: bool = False
     background: str = "white"
     """What ``replace`` shows: a colour, or an image or video path."""
@@ -282,6 +292,7 @@ def parse(data: Mapping[str, Any], source: str, base: Path | None = None) -> Con
     r = _Reader(source, data)
     effect = Effect(r.choice("effect", d.effect.value, tuple(e.value for e in Effect)))
     model = ModelChoice(r.choice("model", d.model.value, tuple(m.value for m in ModelChoice)))
+    runtime = Runtime(r.choice("runtime", d.runtime.value, tuple(m.value for m in Runtime)))
     mirror = r.boolean("mirror", d.mirror)
     background = r.string("background", d.background)
     if parse_colour(background) is None and background:
@@ -348,7 +359,7 @@ def parse(data: Mapping[str, Any], source: str, base: Path | None = None) -> Con
     f.reject_unknown()
     r.reject_unknown()
     return Config(
-        effect=effect, model=model, mirror=mirror, background=background,
+        effect=effect, model=model, runtime=runtime, mirror=mirror, background=background,
         backgrounds=backgrounds, blur=blur, key_colour=key_colour, log_level=log_level,
         camera=camera, virtual_camera=virtual_camera, refine=refine, source=source,
     )

@@ -26,7 +26,7 @@ from vcam.compositor import Compositor
 from vcam.config import Config, Effect
 from vcam.output import Output
 from vcam.placeholder import placeholder
-from vcam.segment import Segmenter, pick_model
+from vcam.segment import Segmenter, fits, segmenter_for
 from vcam.slot import LatestSlot
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class Stats:
 
 
 def default_segmenter(cfg: Config, width: int, height: int) -> Segmenter:
-    return Segmenter(pick_model(cfg.model, width, height))
+    return segmenter_for(cfg, width, height)
 
 
 class Pipeline:
@@ -247,8 +247,7 @@ class Pipeline:
                 if cfg.effect is Effect.NONE:
                     continue  # nothing needs a mask: save the CPU
                 h, w = frame.image.shape[:2]
-                spec = pick_model(cfg.model, w, h)
-                if seg is None or seg.spec != spec:
+                if seg is None or not fits(seg, cfg, w, h):
                     if seg is not None:
                         seg.close()
                     seg = self._make_segmenter(cfg, w, h)

@@ -39,7 +39,7 @@ from vcam.output import (
     WindowOutput,
 )
 from vcam.pipeline import Pipeline
-from vcam.segment import Segmenter, pick_model
+from vcam.segment import segmenter_for
 from vcam.tray import TrayError, open_tray
 from vcam.watch import ConfigWatcher
 
@@ -110,7 +110,9 @@ def open_output(kind: str, cfg: Config, source: Source, fps: float,
 
 def preload_model(cfg: Config, width: int, height: int, verbose: bool) -> None:
     """Load the model once up front, so a broken model fails before the camera starts."""
-    Segmenter(pick_model(cfg.model, width, height), quiet=not verbose).close()
+    seg = segmenter_for(cfg, width, height, quiet=not verbose)
+    log.info("segmentation: %s model, %s runtime", seg.spec.name, seg.runtime)
+    seg.close()
 
 
 def short_name(spec: int | str, device: Source | Output, cfg: Config) -> str:
@@ -220,8 +222,8 @@ def _run(args: argparse.Namespace, cfg: Config) -> int:
 
     # A file source is reopened too: resuming after a pause needs it.
     pipeline = Pipeline(cfg, source, output, reopen=reopen,
-                        segmenter=lambda c, w, h: Segmenter(pick_model(c.model, w, h),
-                                                            quiet=not args.verbose),
+                        segmenter=lambda c, w, h: segmenter_for(c, w, h,
+                                                                quiet=not args.verbose),
                         fps=fps, max_frames=frames)
     config_path = Path(args.config) if args.config else user_config_path()
     controller = Controller(pipeline, config_path, camera=short_name(cam.device, source, cfg),
