@@ -319,7 +319,9 @@ class Applier:
         elif self._background is not None:
             background = self._background.frame(w, h)
         params = EffectParams(background=background, blur=self.cfg.blur,
-                              key_colour=self.cfg.key_colour)
+                              key_colour=self.cfg.key_colour,
+                              light_wrap=self.cfg.refine.light_wrap,
+                              light_wrap_width=self.cfg.refine.light_wrap_width)
         return apply_effect(Effect(self.render), image, alpha, params)
 
     def apply(self, job: Job) -> int:
