@@ -35,9 +35,17 @@ def test_bench_json_has_the_promised_fields(capsys: pytest.CaptureFixture[str]) 
         assert r["fps"] > 0 and r["cpu_s_per_frame"] > 0 and r["peak_rss_mb"] > 0
         assert set(r["stages"]) == set(STAGES) == set(r["stages_p95"])
         assert all(v >= 0 for v in r["stages"].values())
+        assert r["page_faults_per_frame"] >= 0
+    (ours,) = [r for r in results if r["pipeline"] == "vcam"]
+    stream = ours["overlapped"]  # the next frame segmented on a second thread
+    assert stream["frames"] == 3
+    assert 0 < stream["ms_median"] <= stream["ms_p95"] and stream["fps"] > 0
+    assert stream["cpu_s_per_frame"] > 0 and stream["page_faults_per_frame"] >= 0
     (ratio,) = report["ratios"]
     assert ratio["size"] == "320x240" and ratio["effect"] == "blur"
     assert ratio["reference_over_vcam"] > 0 and ratio["reference_over_vcam_cpu"] > 0
+    assert ratio["reference_over_vcam_serial"] > 0
+    assert report["machine"]["runtime"] in ("litert", "mediapipe")
     (live,) = report["live"]["cases"]
     assert live["size"] == "320x240" and live["source_fps"] == 30
     assert live["frames_out"] > 0 and live["output_fps"] > 0
@@ -49,6 +57,7 @@ def test_bench_json_has_the_promised_fields(capsys: pytest.CaptureFixture[str]) 
     # The human-readable table is made from the same report.
     table = format_report(report)
     assert "Reference / vcam" in table and "| 320x240@30 |" in table
+    assert "next frame segmented on a second thread" in table
 
 
 def test_bench_rejects_a_bad_size(capsys: pytest.CaptureFixture[str]) -> None:
