@@ -57,7 +57,7 @@ def test_bench_json_has_the_promised_fields(capsys: pytest.CaptureFixture[str]) 
     # The human-readable table is made from the same report.
     table = format_report(report)
     assert "Reference / vcam" in table and "| 320x240@30 |" in table
-    assert "next frame segmented on a second thread" in table
+    assert "segmented and its mask prepared on a second thread" in table
 
 
 def test_bench_rejects_a_bad_size(capsys: pytest.CaptureFixture[str]) -> None:

@@ -55,7 +55,7 @@ from vcam.media_io import (
     read_image,
     write_image,
 )
-from vcam.refine import Refiner
+from vcam.refine import Prepared, Refiner
 from vcam.run import config_from_args as run_config_from_args
 from vcam.segment import ModelSpec, Segmenter, pick_model
 
@@ -294,21 +294,22 @@ class Applier:
 
     def frame(self, image: np.ndarray, t: float) -> np.ndarray:
         """``image`` (BGR) at time ``t`` in its video (0 for a still) -> the output frame."""
-        return self.finish(image, t, self.confidence(image, t))
+        return self.compose(image, t, self.analyse(image, t))
 
-    def confidence(self, image: np.ndarray, t: float) -> np.ndarray | None:
-        """The model's person confidence for ``image`` (None when the render needs none)."""
+    def analyse(self, image: np.ndarray, t: float) -> Prepared | None:
+        """Segment ``image`` and prepare its mask (None when the render needs none).
+        Keeps no state but the segmenter's, so it may run one frame ahead."""
         if self.render is Effect.NONE:
             return None
         h, w = image.shape[:2]
-        return self.segmenter(w, h).segment(image, t)
+        return self.refiner.prepare(self.segmenter(w, h).segment(image, t), image)
 
-    def finish(self, image: np.ndarray, t: float, confidence: np.ndarray | None) -> np.ndarray:
-        """The output frame for ``image`` from its :meth:`confidence`."""
-        if confidence is None:
+    def compose(self, image: np.ndarray, t: float, prepared: Prepared | None) -> np.ndarray:
+        """The output frame for ``image`` from its :meth:`analyse`; frames in order."""
+        if prepared is None:
             return image
         h, w = image.shape[:2]
-        alpha = self.refiner.refine(confidence, image)
+        alpha = self.refiner.complete(prepared)
         if self.render == MASK:
             return alpha
         if self.render is Effect.TRANSPARENT:
@@ -345,13 +346,12 @@ class Applier:
             with tqdm(total=reader.frame_count or None, unit="frame", desc=job.source.name,
                       disable=self.quiet, leave=False, dynamic_ncols=True) as bar:
                 try:
-                    # The model segments the next frame while this one is refined and
-                    # composited: 104 -> 179 frames/s at 720p (blur) on two cores,
-                    # before the encoder's share.
-                    for (image, t), confidence in run_ahead(
-                            self._timed_frames(reader), lambda f: self.confidence(*f),
+                    # The next frame is segmented (and its mask prepared) while this
+                    # one is composited and encoded.
+                    for (image, t), prepared in run_ahead(
+                            self._timed_frames(reader), lambda f: self.analyse(*f),
                             name="apply-segment"):
-                        sink.send(self.finish(image, t, confidence))
+                        sink.send(self.compose(image, t, prepared))
                         count += 1
                         bar.update()
                 except BaseException:

@@ -25,6 +25,8 @@ only full-resolution operations are the grey conversion and the final resize.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -188,14 +190,39 @@ class Refiner:
         ``confidence`` is the model's float32 HxW 0..1 person confidence for this
         frame, at any size (usually the model's); ``frame`` is HxWx3 uint8 BGR.
         """
+        return self.complete(self.prepare(confidence, frame))
+
+    def prepare(self, confidence: np.ndarray, frame: np.ndarray) -> Prepared:
+        """Steps 1-3, which need only this frame and its confidence.
+
+        Keeps no state, so another thread may run it for the next frame while
+        :meth:`complete` runs for this one (``vcam apply`` does).
+        """
         if confidence.dtype != np.float32:
             confidence = confidence.astype(np.float32)
         gray = self.work_gray(frame)
         alpha8 = self.remove_specks(cv2.convertScaleAbs(self.soft(confidence), alpha=255.0))
-        work = self.snap(alpha8, gray)
+        return Prepared(self.snap(alpha8, gray), gray, (frame.shape[1], frame.shape[0]))
+
+    def complete(self, prepared: Prepared) -> np.ndarray:
+        """Steps 4-6: smoothing against the previous mask, feather, frame size.
+        Frames must come here in order."""
+        work = prepared.alpha
         if self.cfg.temporal:
-            work = self.smooth(work, gray)
-        return self.finish(work, (frame.shape[1], frame.shape[0]))
+            work = self.smooth(work, prepared.gray)
+        return self.finish(work, prepared.size)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A frame's mask after :meth:`Refiner.prepare`: snapped, not yet smoothed."""
+
+    alpha: np.ndarray
+    """uint8 alpha at working size."""
+    gray: np.ndarray
+    """The frame in grey at working size."""
+    size: tuple[int, int]
+    """The frame's (width, height)."""
 
 
 _KERNEL3 = np.ones((3, 3), np.uint8)
