@@ -40,6 +40,10 @@ def _uncertainty_lut() -> np.ndarray:
     return np.sqrt(-(a * np.log2(a) + (1 - a) * np.log2(1 - a)))
 
 
+CONFIDENCE_SIGMA = 0.7
+"""Gaussian sigma, in model pixels, applied to the confidence before the ramp."""
+
+
 class Refiner:
     """Confidence -> frame-size uint8 alpha; keeps the previous mask for smoothing.
 
@@ -200,6 +204,11 @@ class Refiner:
         """
         if confidence.dtype != np.float32:
             confidence = confidence.astype(np.float32)
+        # A touch of blur on the model's own grid.  The defaults were tuned on
+        # confidence that had made MediaPipe's round trip (up to the frame,
+        # back down), which smooths it about this much; on the raw output the
+        # children photo's IoU drops from 0.955 to 0.949.
+        confidence = cv2.GaussianBlur(confidence, (0, 0), CONFIDENCE_SIGMA)
         gray = self.work_gray(frame)
         alpha8 = self.remove_specks(cv2.convertScaleAbs(self.soft(confidence), alpha=255.0))
         return Prepared(self.snap(alpha8, gray), gray, (frame.shape[1], frame.shape[0]))
