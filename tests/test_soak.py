@@ -25,11 +25,15 @@ BACKGROUNDS = [str(assets_dir() / "backgrounds" / "drifting-lights.mp4"),
 
 
 class Sink:
-    """Counts frames and samples RSS and thread count once a second."""
+    """Counts frames and samples RSS and thread count once a second.
+
+    Threads alive before the pipeline started are not counted: a thread an
+    earlier test left to the garbage collector may end mid-soak."""
 
     description = "soak sink"
 
     def __init__(self) -> None:
+        self._before = {t.ident for t in threading.enumerate()}
         self.count = 0
         self.samples: list[tuple[float, int, float, int]] = []  # t, frames, rss, threads
         self._next = 0.0
@@ -40,7 +44,8 @@ class Sink:
         now = time.monotonic()
         if now >= self._next:
             self._next = now + 1.0
-            self.samples.append((now, self.count, rss_mb(), threading.active_count()))
+            ours = sum(t.ident not in self._before for t in threading.enumerate())
+            self.samples.append((now, self.count, rss_mb(), ours))
 
     def close(self) -> None:
         pass
