@@ -153,9 +153,9 @@ def setup_logging(level: str, verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("run", "apply", "bench"):
-        from vcam.memory import keep_freed_frames
+        from vcam.tuning import tune_for_frames
 
-        keep_freed_frames()
+        tune_for_frames()
     if args.command == "run":
         from vcam.run import run
 

@@ -1,4 +1,5 @@
-"""keep_freed_frames: frame-size buffers are reused instead of faulting in fresh pages."""
+"""vcam.tuning: frame-size buffers are reused instead of faulting in fresh pages,
+and OpenCV's thread count is set and restored."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ PROBE = """
 import resource, sys
 import numpy as np
 if sys.argv[1] == "tuned":
-    from vcam.memory import keep_freed_frames
+    from vcam.tuning import keep_freed_frames
     assert keep_freed_frames()
 frame = np.full((1080, 1920, 3), 7, np.uint8)
 def one_frame():
@@ -42,3 +43,17 @@ def test_frame_buffers_stop_faulting_once_tuned() -> None:
     # A fresh 6 MB buffer is ~1500 pages; kept for reuse, it costs none.
     assert default > 1000
     assert tuned < 50
+
+
+def test_opencv_threads_are_set_for_a_while_and_restored() -> None:
+    import cv2
+
+    from vcam.tuning import OPENCV_DEFAULT_THREADS, opencv_threads
+
+    before = cv2.getNumThreads()
+    with opencv_threads(1):
+        assert cv2.getNumThreads() == 1
+        with opencv_threads(OPENCV_DEFAULT_THREADS):
+            assert cv2.getNumThreads() == OPENCV_DEFAULT_THREADS
+        assert cv2.getNumThreads() == 1
+    assert cv2.getNumThreads() == before
