@@ -44,7 +44,7 @@ from vcam.config import Config, Effect, ModelChoice, Runtime
 from vcam.pipeline import Pipeline
 from vcam.refine import Prepared
 from vcam.segment import Segmenter, pick_model, segmenter_for
-from vcam.tuning import OPENCV_DEFAULT_THREADS, opencv_threads
+from vcam.tuning import opencv_threads
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def machine_info(cfg: Config) -> dict[str, Any]:
         "numpy": np.__version__,
         "opencv": cv2.__version__,
         "opencv_threads": cv2.getNumThreads(),
-        "opencv_threads_reference": OPENCV_DEFAULT_THREADS,
+        "opencv_threads_live": 1,
         "mediapipe": getattr(mp, "__version__", "?"),
         "runtime": str(pick_runtime(cfg.runtime)),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
@@ -436,10 +436,8 @@ def bench_offline(cfg: Config, clip_path: Path, sizes: Iterable[tuple[int, int]]
                 cases.append(time_overlapped(case, clip, frames, VcamStages(c, seg, w, h)))
                 if reference:
                     progress(f"{w}x{h} {effect.value}: reference")
-                    # The tutorial leaves OpenCV at its default: a thread per core.
-                    with opencv_threads(OPENCV_DEFAULT_THREADS):
-                        ref = ReferencePipeline(pick_model(c.model, w, h), effect, bg_image)
-                        cases.append(bench_stages("reference", effect, ref, clip, frames))
+                    ref = ReferencePipeline(pick_model(c.model, w, h), effect, bg_image)
+                    cases.append(bench_stages("reference", effect, ref, clip, frames))
         finally:
             seg.close()
     return cases
@@ -697,7 +695,8 @@ def run(args: argparse.Namespace) -> int:
             live = []
             for w, h, fps in live_cases:
                 progress(f"live {w}x{h}@{fps:g} {live_cfg.effect.value} for {args.seconds:g} s")
-                live.append(bench_live(live_cfg, clip, w, h, fps, args.seconds))
+                with opencv_threads(1):  # as vcam run sets it (vcam/tuning.py)
+                    live.append(bench_live(live_cfg, clip, w, h, fps, args.seconds))
             report["live"] = {"effect": live_cfg.effect.value, "seconds": args.seconds,
                               "cases": live}
     except (OSError, ValueError, RuntimeError) as e:

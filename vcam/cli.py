@@ -153,9 +153,11 @@ def setup_logging(level: str, verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("run", "apply", "bench"):
-        from vcam.tuning import tune_for_frames
+        from vcam.tuning import keep_freed_frames, one_opencv_thread
 
-        tune_for_frames()
+        keep_freed_frames()
+        if args.command == "run":
+            one_opencv_thread()
     if args.command == "run":
         from vcam.run import run
 

@@ -1,4 +1,4 @@
-"""Process-wide settings for streaming frames: :func:`tune_for_frames`.
+"""Process-wide settings for streaming frames.
 
 Keep freed frame buffers in the process instead of handing them back to
 the kernel (:func:`keep_freed_frames`).  Every stage makes frame-size
@@ -12,12 +12,13 @@ reports faults per frame).  Raising both thresholds keeps those blocks for
 reuse: the process holds on to what its busiest frame needed, which it
 would need again for the next one.
 
-And run each OpenCV call on its own thread (:func:`one_opencv_thread`):
-vcam already works on both cores, frames in flight on different threads
-(capture, segmentation, output live; two stages in ``vcam apply``), so
-OpenCV splitting each call across a second worker only adds hand-offs.
-Live at 1080p30 that worker took 25% of a core: 96% of one core in all,
-77% without it, with every frame still out on time.
+Live, run each OpenCV call on the thread that makes it
+(:func:`one_opencv_thread`): the pipeline already has frames in flight on
+its capture, segmentation and output threads, so OpenCV splitting each call
+across a second worker only adds hand-offs.  At 1080p30 that worker took
+25% of a core: 96% of one core in all, 77% without it, every frame still
+out on time.  Offline (``vcam apply``) throughput is what counts, and there
+the split still wins a little at 1080p, so it keeps OpenCV's default.
 """
 
 from __future__ import annotations
@@ -75,9 +76,3 @@ def opencv_threads(n: int) -> Iterator[None]:
         yield
     finally:
         cv2.setNumThreads(before)
-
-
-def tune_for_frames() -> None:
-    """Both settings; ``vcam run``, ``apply`` and ``bench`` call it at start."""
-    keep_freed_frames()
-    one_opencv_thread()
