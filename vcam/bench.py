@@ -299,12 +299,13 @@ class Laps:
 Work = Callable[[np.ndarray, Laps], None]
 
 
-def time_case(case: Case, clip: MjpegClip, frames: int, work: Work) -> Case:
-    """Run ``work(frame, laps)`` on ``frames`` frames after a few unmeasured ones."""
+def time_case(case: Case, clip: MjpegClip, frames: int, work: Work, start: int = 0) -> Case:
+    """Run ``work(frame, laps)`` on ``frames`` frames from the clip's frame
+    ``start`` on, after a few unmeasured ones."""
     reset_peak_rss()
     for i in range(frames + WARMUP_FRAMES):
         t = time.perf_counter()
-        frame = clip.decode(i)
+        frame = clip.decode(start + i)
         capture_ms = (time.perf_counter() - t) * 1000
         c0, f0 = time.process_time(), page_faults()
         laps = Laps()
@@ -317,7 +318,7 @@ def time_case(case: Case, clip: MjpegClip, frames: int, work: Work) -> Case:
         for stage, ms in laps.ms.items():
             case.stage_ms[stage].append(ms)
         case.total_ms.append(sum(laps.ms.values()))
-    case.peak_rss_mb = peak_rss_mb()
+    case.peak_rss_mb = max(case.peak_rss_mb, peak_rss_mb())
     return case
 
 
@@ -334,21 +335,18 @@ def time_overlapped(case: Case, clip: MjpegClip, frames: int, stages: VcamStages
     total = frames + WARMUP_FRAMES
     t_prev = c_start = 0.0
     f_start = 0
-    try:
-        for i, (frame, conf) in enumerate(run_ahead(
-                (ring[i % len(ring)] for i in range(total)),
-                lambda f: stages.prepare(f, time.monotonic()), name="bench-segment")):
-            stages.output(stages.composite(frame, stages.complete(conf)))
-            now = time.perf_counter()
-            if i == WARMUP_FRAMES - 1:
-                c_start, f_start = time.process_time(), page_faults()
-            elif i >= WARMUP_FRAMES:
-                case.overlapped_ms.append((now - t_prev) * 1000)
-            t_prev = now
-        case.overlapped_cpu_s = time.process_time() - c_start
-        case.overlapped_page_faults = page_faults() - f_start
-    finally:
-        stages.close()
+    for i, (frame, conf) in enumerate(run_ahead(
+            (ring[i % len(ring)] for i in range(total)),
+            lambda f: stages.prepare(f, time.monotonic()), name="bench-segment")):
+        stages.output(stages.composite(frame, stages.complete(conf)))
+        now = time.perf_counter()
+        if i == WARMUP_FRAMES - 1:
+            c_start, f_start = time.process_time(), page_faults()
+        elif i >= WARMUP_FRAMES:
+            case.overlapped_ms.append((now - t_prev) * 1000)
+        t_prev = now
+    case.overlapped_cpu_s += time.process_time() - c_start
+    case.overlapped_page_faults += page_faults() - f_start
     return case
 
 
@@ -399,8 +397,9 @@ class VcamStages:
         self._comp.close()  # the segmenter is shared between cases and closed by its owner
 
 
-def bench_stages(name: str, effect: Effect, stages: Stages, clip: MjpegClip,
-                 frames: int) -> Case:
+def time_stages(case: Case, stages: Stages, clip: MjpegClip, frames: int,
+                start: int = 0) -> Case:
+    """Time ``stages`` one frame at a time, every stage in series."""
     def work(frame: np.ndarray, laps: Laps) -> None:
         conf = stages.segment(frame, time.monotonic())
         laps.mark("segment")
@@ -411,10 +410,39 @@ def bench_stages(name: str, effect: Effect, stages: Stages, clip: MjpegClip,
         stages.output(out)
         laps.mark("output")
 
+    return time_case(case, clip, frames, work, start)
+
+
+ROUNDS = 5
+"""The frames of each case are timed in this many rounds, the pipelines taking
+turns, so a slow spell of a shared machine falls on all of them alike."""
+
+
+def bench_effect(cfg: Config, segmenter: Segmenter, clip: MjpegClip, frames: int,
+                 reference: ReferencePipeline | None) -> list[Case]:
+    """vcam one frame alone, vcam as a stream, and the reference, in turns."""
+    size, effect = f"{clip.width}x{clip.height}", cfg.effect
+    ours = Case(size, effect, "vcam")
+    ref = Case(size, effect, "reference")
+    serial = VcamStages(cfg, segmenter, clip.width, clip.height)
+    stream = VcamStages(cfg, segmenter, clip.width, clip.height)
+    start = 0
     try:
-        return time_case(Case(f"{clip.width}x{clip.height}", effect, name), clip, frames, work)
+        for r in range(ROUNDS):
+            n = frames // ROUNDS + (r < frames % ROUNDS)
+            if n == 0:
+                continue
+            time_stages(ours, serial, clip, n, start)
+            time_overlapped(ours, clip, n, stream)
+            if reference is not None:
+                time_stages(ref, reference, clip, n, start)
+            start += n + WARMUP_FRAMES
     finally:
-        stages.close()
+        serial.close()
+        stream.close()
+        if reference is not None:
+            reference.close()
+    return [ours, ref] if reference is not None else [ours]
 
 
 def bench_offline(cfg: Config, clip_path: Path, sizes: Iterable[tuple[int, int]],
@@ -430,14 +458,11 @@ def bench_offline(cfg: Config, clip_path: Path, sizes: Iterable[tuple[int, int]]
         try:
             for effect in effects:
                 c = cfg.replace(effect=effect)
-                progress(f"{w}x{h} {effect.value}: vcam")
-                case = bench_stages("vcam", effect, VcamStages(c, seg, w, h), clip, frames)
-                progress(f"{w}x{h} {effect.value}: vcam, next frame segmented during this one")
-                cases.append(time_overlapped(case, clip, frames, VcamStages(c, seg, w, h)))
-                if reference:
-                    progress(f"{w}x{h} {effect.value}: reference")
-                    ref = ReferencePipeline(pick_model(c.model, w, h), effect, bg_image)
-                    cases.append(bench_stages("reference", effect, ref, clip, frames))
+                progress(f"{w}x{h} {effect.value}: vcam"
+                         + (" and the reference, in turns" if reference else ""))
+                ref = (ReferencePipeline(pick_model(c.model, w, h), effect, bg_image)
+                       if reference else None)
+                cases += bench_effect(c, seg, clip, frames, ref)
         finally:
             seg.close()
     return cases
