@@ -41,6 +41,7 @@ def test_bench_json_has_the_promised_fields(capsys: pytest.CaptureFixture[str]) 
     assert stream["frames"] == 3
     assert 0 < stream["ms_median"] <= stream["ms_p95"] and stream["fps"] > 0
     assert stream["cpu_s_per_frame"] > 0 and stream["page_faults_per_frame"] >= 0
+    assert 0 <= stream["prepared_on_worker"] <= 1
     (ratio,) = report["ratios"]
     assert ratio["size"] == "320x240" and ratio["effect"] == "blur"
     assert ratio["reference_over_vcam"] > 0 and ratio["reference_over_vcam_cpu"] > 0
@@ -57,7 +58,7 @@ def test_bench_json_has_the_promised_fields(capsys: pytest.CaptureFixture[str]) 
     # The human-readable table is made from the same report.
     table = format_report(report)
     assert "Reference / vcam" in table and "| 320x240@30 |" in table
-    assert "segmented and its mask prepared on a second thread" in table
+    assert "next frame segmented on a second thread" in table
 
 
 def test_bench_rejects_a_bad_size(capsys: pytest.CaptureFixture[str]) -> None:

@@ -30,7 +30,6 @@ import numpy as np
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from vcam.ahead import run_ahead
 from vcam.backgrounds import (
     Background,
     BackgroundError,
@@ -55,9 +54,10 @@ from vcam.media_io import (
     read_image,
     write_image,
 )
-from vcam.refine import Prepared, Refiner
+from vcam.refine import Refiner
 from vcam.run import config_from_args as run_config_from_args
 from vcam.segment import ModelSpec, Segmenter, pick_model
+from vcam.stream import MaskStream
 
 log = logging.getLogger(__name__)
 
@@ -294,22 +294,17 @@ class Applier:
 
     def frame(self, image: np.ndarray, t: float) -> np.ndarray:
         """``image`` (BGR) at time ``t`` in its video (0 for a still) -> the output frame."""
-        return self.compose(image, t, self.analyse(image, t))
-
-    def analyse(self, image: np.ndarray, t: float) -> Prepared | None:
-        """Segment ``image`` and prepare its mask (None when the render needs none).
-        Keeps no state but the segmenter's, so it may run one frame ahead."""
         if self.render is Effect.NONE:
-            return None
-        h, w = image.shape[:2]
-        return self.refiner.prepare(self.segmenter(w, h).segment(image, t), image)
-
-    def compose(self, image: np.ndarray, t: float, prepared: Prepared | None) -> np.ndarray:
-        """The output frame for ``image`` from its :meth:`analyse`; frames in order."""
-        if prepared is None:
             return image
+        return self.render_with(image, t, self.refiner.refine(self.segment(image, t), image))
+
+    def segment(self, image: np.ndarray, t: float) -> np.ndarray:
         h, w = image.shape[:2]
-        alpha = self.refiner.complete(prepared)
+        return self.segmenter(w, h).segment(image, t)
+
+    def render_with(self, image: np.ndarray, t: float, alpha: np.ndarray) -> np.ndarray:
+        """The output frame for ``image`` with its refined ``alpha``."""
+        h, w = image.shape[:2]
         if self.render == MASK:
             return alpha
         if self.render is Effect.TRANSPARENT:
@@ -346,12 +341,17 @@ class Applier:
             with tqdm(total=reader.frame_count or None, unit="frame", desc=job.source.name,
                       disable=self.quiet, leave=False, dynamic_ncols=True) as bar:
                 try:
-                    # The next frame is segmented (and its mask prepared) while this
-                    # one is composited and encoded.
-                    for (image, t), prepared in run_ahead(
-                            self._timed_frames(reader), lambda f: self.analyse(*f),
-                            name="apply-segment"):
-                        sink.send(self.compose(image, t, prepared))
+                    frames = self._timed_frames(reader)
+                    if self.render is Effect.NONE:
+                        rendered: Iterator[np.ndarray] = (image for image, _ in frames)
+                    else:
+                        # The next frame is segmented while this one is composited
+                        # and encoded (vcam/stream.py).
+                        stream = MaskStream(self.segment, self.refiner)
+                        rendered = (self.render_with(image, t, alpha)
+                                    for image, t, alpha in stream.run(frames))
+                    for out in rendered:
+                        sink.send(out)
                         count += 1
                         bar.update()
                 except BaseException:

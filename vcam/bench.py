@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -36,14 +37,13 @@ import cv2
 import numpy as np
 
 from vcam import assets_dir
-from vcam.ahead import run_ahead
 from vcam.bench_reference import ReferencePipeline
 from vcam.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, setup_logging
 from vcam.compositor import Compositor
 from vcam.config import Config, Effect, ModelChoice, Runtime
 from vcam.pipeline import Pipeline
-from vcam.refine import Prepared
 from vcam.segment import Segmenter, pick_model, segmenter_for
+from vcam.stream import MaskStream
 from vcam.tuning import opencv_threads
 
 log = logging.getLogger(__name__)
@@ -251,6 +251,8 @@ class Case:
     one's refine, composite and output (vcam only)."""
     overlapped_cpu_s: float = 0.0
     overlapped_page_faults: int = 0
+    prepared_ahead: int = 0
+    """Frames of the stream whose refinement prepare ran on the worker thread."""
 
     def as_dict(self) -> dict[str, Any]:
         frames = len(self.total_ms)
@@ -280,7 +282,8 @@ class Case:
                 "ms_p95": round(percentile(self.overlapped_ms, 95), 3),
                 "fps": round(n * 1000 / sum(self.overlapped_ms), 1),
                 "cpu_s_per_frame": round(self.overlapped_cpu_s / n, 5),
-                "page_faults_per_frame": round(self.overlapped_page_faults / n, 1)}
+                "page_faults_per_frame": round(self.overlapped_page_faults / n, 1),
+                "prepared_on_worker": round(self.prepared_ahead / n, 2)}
 
 
 class Laps:
@@ -327,26 +330,28 @@ RING_FRAMES = 30
 
 
 def time_overlapped(case: Case, clip: MjpegClip, frames: int, stages: VcamStages) -> Case:
-    """Time ``stages`` as ``vcam apply`` runs a video: the next frame segmented
-    and its mask prepared on a worker thread (:func:`vcam.ahead.run_ahead`)
-    while this frame's mask is completed and it is composited and output;
-    records the time between consecutive outputs."""
+    """Time ``stages`` as ``vcam apply`` runs a video (:class:`vcam.stream.MaskStream`):
+    the next frame segmented on a worker thread while this one is composited
+    and output; records the time between consecutive outputs."""
     ring = [clip.decode(i) for i in range(min(RING_FRAMES, len(clip.jpegs)))]
     total = frames + WARMUP_FRAMES
     t_prev = c_start = 0.0
-    f_start = 0
-    for i, (frame, conf) in enumerate(run_ahead(
-            (ring[i % len(ring)] for i in range(total)),
-            lambda f: stages.prepare(f, time.monotonic()), name="bench-segment")):
-        stages.output(stages.composite(frame, stages.complete(conf)))
+    f_start = p_start = 0
+    stream = stages.stream
+    for i, (frame, _, alpha) in enumerate(stream.run(
+            (ring[i % len(ring)], time.monotonic()) for i in range(total))):
+        stages.output(stages.composite(frame, alpha))
         now = time.perf_counter()
         if i == WARMUP_FRAMES - 1:
             c_start, f_start = time.process_time(), page_faults()
+            p_start = stream.prepared_ahead
         elif i >= WARMUP_FRAMES:
             case.overlapped_ms.append((now - t_prev) * 1000)
         t_prev = now
     case.overlapped_cpu_s += time.process_time() - c_start
     case.overlapped_page_faults += page_faults() - f_start
+    # The worker runs one frame ahead: it may have prepared a frame past the last.
+    case.prepared_ahead += min(stream.prepared_ahead - p_start, frames)
     return case
 
 
@@ -380,12 +385,10 @@ class VcamStages:
     def refine(self, confidence: np.ndarray, frame: np.ndarray) -> np.ndarray:
         return self._comp.alpha(frame, confidence)
 
-    def prepare(self, frame: np.ndarray, t: float) -> Prepared:
-        """Segmentation and the stateless part of refinement (one frame ahead)."""
-        return self._comp.refiner.prepare(self._seg.segment(frame, t), frame)
-
-    def complete(self, prepared: Prepared) -> np.ndarray:
-        return self._comp.refiner.complete(prepared)
+    @functools.cached_property
+    def stream(self) -> MaskStream:
+        """These stages as vcam apply runs a video; one stream for all rounds."""
+        return MaskStream(self._seg.segment, self._comp.refiner)
 
     def composite(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self._comp.apply(frame, mask)
@@ -614,13 +617,15 @@ def format_report(report: dict[str, Any]) -> str:
     overlapped = [r for r in report["results"] if r.get("overlapped")]
     if overlapped:
         lines += ["", "vcam as it runs a stream (as vcam apply runs a video): the next frame "
-                  "segmented and its mask prepared on a second thread while this one is "
-                  "composited and output (ms between outputs):", ""]
+                  "segmented on a second thread while this one is composited and output "
+                  "(ms between outputs; prep = share of frames whose refinement prepare "
+                  "ran on that thread):", ""]
         lines += _table(
-            ["size", "effect", "ms med", "ms p95", "fps", "CPU ms/frame", "faults/frame"],
+            ["size", "effect", "ms med", "ms p95", "fps", "CPU ms/frame", "faults/frame",
+             "prep"],
             ([r["size"], r["effect"], r["overlapped"]["ms_median"], r["overlapped"]["ms_p95"],
               r["overlapped"]["fps"], r["overlapped"]["cpu_s_per_frame"] * 1000,
-              r["overlapped"]["page_faults_per_frame"]]
+              r["overlapped"]["page_faults_per_frame"], r["overlapped"]["prepared_on_worker"]]
              for r in overlapped))
     if report["ratios"]:
         lines += ["", "Reference / vcam (medians; the reference is one serial loop):", ""]
