@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from vcam import effects
 from vcam.effects import blend, blend_into, solid
-from vcam.resample import shrink
+from vcam.resample import halve_then_linear, shrink
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PHOTO = SHARED / "media" / "images" / "skimage_astronaut_512.png"
@@ -97,3 +97,15 @@ def test_a_strong_blur_done_narrower_looks_the_same(monkeypatch: pytest.MonkeyPa
     full = effects.blurred_background(photo, alpha, 12)
     visible = alpha < 255
     assert np.abs(narrow.astype(int) - full)[visible].mean() < 1.0
+
+
+@pytest.mark.skipif(not PHOTO.is_file(), reason=f"shared test media not found at {PHOTO}")
+@pytest.mark.parametrize("size, target", [((1920, 1080), (640, 360)), ((1280, 720), (640, 360)),
+                                          ((1920, 1080), (480, 270)), ((640, 480), (640, 480))])
+def test_halve_then_linear_is_close_to_an_area_average(
+        size: tuple[int, int], target: tuple[int, int]) -> None:
+    frame = cv2.resize(cv2.imread(str(PHOTO)), size, interpolation=cv2.INTER_CUBIC)
+    area = cv2.resize(frame, target, interpolation=cv2.INTER_AREA).astype(int)
+    out = halve_then_linear(frame, target)
+    assert out.shape == (target[1], target[0], 3)
+    assert np.abs(out.astype(int) - area).mean() < 0.6  # bilinear straight there: 1.3 to 3.2
