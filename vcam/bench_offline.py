@@ -1,0 +1,291 @@
+"""``vcam bench`` offline: SelfieCam's stages and the naive reference on the same frames.
+
+Each size and effect is timed three ways -- vcam one frame alone (every
+stage in series), vcam as a stream (:class:`vcam.stream.MaskStream`, as
+``vcam apply`` runs a video) and the reference -- in rounds, the pipelines
+taking turns.  ``ms_median`` of a result is one frame alone, segment through
+output conversion; capture/decode is listed as a stage but left out of the
+totals and ratios because both pipelines get the same camera frames.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from vcam.bench_media import MjpegClip, RecordingSink
+from vcam.bench_probes import median, page_faults, peak_rss_mb, percentile, reset_peak_rss
+from vcam.bench_reference import ReferencePipeline
+from vcam.compositor import Compositor
+from vcam.config import Config, Effect
+from vcam.segment import Segmenter, pick_model, segmenter_for
+from vcam.stream import MaskStream
+
+STAGES = ("capture", "segment", "refine", "composite", "output")
+"""capture = decoding the camera's JPEG; output = the virtual camera's BGR->I420."""
+WARMUP_FRAMES = 5
+
+
+@dataclass
+class Case:
+    """The timings of one pipeline on one size and effect."""
+
+    size: str
+    effect: Effect
+    pipeline: str
+    stage_ms: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
+    total_ms: list[float] = field(default_factory=list)
+    cpu_s: float = 0.0
+    page_faults: int = 0
+    peak_rss_mb: float = 0.0
+    overlapped_ms: list[float] = field(default_factory=list)
+    """Between consecutive outputs when the next frame is segmented during this
+    one's refine, composite and output (vcam only)."""
+    overlapped_cpu_s: float = 0.0
+    overlapped_page_faults: int = 0
+    prepared_ahead: int = 0
+    """Frames of the stream whose refinement prepare ran on the worker thread."""
+
+    def as_dict(self) -> dict[str, Any]:
+        frames = len(self.total_ms)
+        work_s = sum(self.total_ms) / 1000
+        return {
+            "size": self.size,
+            "effect": self.effect.value,
+            "pipeline": self.pipeline,
+            "frames": frames,
+            "ms_median": round(median(self.total_ms), 3),
+            "ms_p95": round(percentile(self.total_ms, 95), 3),
+            "fps": round(frames / work_s, 1) if work_s else None,
+            "cpu_s_per_frame": round(self.cpu_s / frames, 5) if frames else None,
+            "page_faults_per_frame": round(self.page_faults / frames, 1) if frames else None,
+            "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "stages": {s: round(median(v), 3) for s, v in self.stage_ms.items()},
+            "stages_p95": {s: round(percentile(v, 95), 3) for s, v in self.stage_ms.items()},
+            "overlapped": self._overlapped(),
+        }
+
+    def _overlapped(self) -> dict[str, Any] | None:
+        n = len(self.overlapped_ms)
+        if not n:
+            return None
+        return {"frames": n,
+                "ms_median": round(median(self.overlapped_ms), 3),
+                "ms_p95": round(percentile(self.overlapped_ms, 95), 3),
+                "fps": round(n * 1000 / sum(self.overlapped_ms), 1),
+                "cpu_s_per_frame": round(self.overlapped_cpu_s / n, 5),
+                "page_faults_per_frame": round(self.overlapped_page_faults / n, 1),
+                "prepared_on_worker": round(self.prepared_ahead / n, 2)}
+
+
+class Laps:
+    """Stage laps of one frame: ``mark(stage)`` ends ``stage`` and starts the next."""
+
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+        self._t = time.perf_counter()
+
+    def mark(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.ms[stage] = (now - self._t) * 1000
+        self._t = now
+
+
+Work = Callable[[np.ndarray, Laps], None]
+
+
+def time_case(case: Case, clip: MjpegClip, frames: int, work: Work, start: int = 0) -> Case:
+    """Run ``work(frame, laps)`` on ``frames`` frames from the clip's frame
+    ``start`` on, after a few unmeasured ones."""
+    reset_peak_rss()
+    for i in range(frames + WARMUP_FRAMES):
+        t = time.perf_counter()
+        frame = clip.decode(start + i)
+        capture_ms = (time.perf_counter() - t) * 1000
+        c0, f0 = time.process_time(), page_faults()
+        laps = Laps()
+        work(frame, laps)
+        if i < WARMUP_FRAMES:
+            continue
+        case.cpu_s += time.process_time() - c0
+        case.page_faults += page_faults() - f0
+        case.stage_ms["capture"].append(capture_ms)
+        for stage, ms in laps.ms.items():
+            case.stage_ms[stage].append(ms)
+        case.total_ms.append(sum(laps.ms.values()))
+    case.peak_rss_mb = max(case.peak_rss_mb, peak_rss_mb())
+    return case
+
+
+RING_FRAMES = 30
+"""Frames decoded up front for the overlapped run, so it times no JPEG decoding."""
+
+
+def time_overlapped(case: Case, clip: MjpegClip, frames: int, stages: VcamStages) -> Case:
+    """Time ``stages`` as ``vcam apply`` runs a video (:class:`vcam.stream.MaskStream`):
+    the next frame segmented on a worker thread while this one is composited
+    and output; records the time between consecutive outputs."""
+    ring = [clip.decode(i) for i in range(min(RING_FRAMES, len(clip.jpegs)))]
+    total = frames + WARMUP_FRAMES
+    t_prev = c_start = 0.0
+    f_start = p_start = 0
+    stream = stages.stream
+    for i, (frame, _, alpha) in enumerate(stream.run(
+            (ring[i % len(ring)], time.monotonic()) for i in range(total))):
+        stages.output(stages.composite(frame, alpha))
+        now = time.perf_counter()
+        if i == WARMUP_FRAMES - 1:
+            c_start, f_start = time.process_time(), page_faults()
+            p_start = stream.prepared_ahead
+        elif i >= WARMUP_FRAMES:
+            case.overlapped_ms.append((now - t_prev) * 1000)
+        t_prev = now
+    case.overlapped_cpu_s += time.process_time() - c_start
+    case.overlapped_page_faults += page_faults() - f_start
+    # The worker runs one frame ahead: it may have prepared a frame past the last.
+    case.prepared_ahead += min(stream.prepared_ahead - p_start, frames)
+    return case
+
+
+class Stages(Protocol):
+    """One pipeline as four timed steps (both SelfieCam's and the reference)."""
+
+    def segment(self, frame: np.ndarray, t: float) -> np.ndarray: ...
+
+    def refine(self, confidence: np.ndarray, frame: np.ndarray) -> np.ndarray: ...
+
+    def composite(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
+
+    def output(self, image: np.ndarray) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class VcamStages:
+    """SelfieCam's stages, as the segmentation and output threads run them: the
+    :class:`Segmenter`, the :class:`Compositor`'s refinement and effect, and the
+    virtual camera's colour conversion (:class:`RecordingSink`)."""
+
+    def __init__(self, cfg: Config, segmenter: Segmenter, width: int, height: int) -> None:
+        self._seg = segmenter
+        self._comp = Compositor(cfg)
+        self._sink = RecordingSink(width, height)
+
+    def segment(self, frame: np.ndarray, t: float) -> np.ndarray:
+        return self._seg.segment(frame, t)
+
+    def refine(self, confidence: np.ndarray, frame: np.ndarray) -> np.ndarray:
+        return self._comp.alpha(frame, confidence)
+
+    @functools.cached_property
+    def stream(self) -> MaskStream:
+        """These stages as vcam apply runs a video; one stream for all rounds."""
+        return MaskStream(self._seg.segment, self._comp.refiner)
+
+    def composite(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return self._comp.apply(frame, mask)
+
+    def output(self, image: np.ndarray) -> None:
+        self._sink.send(image)
+
+    def close(self) -> None:
+        self._comp.close()  # the segmenter is shared between cases and closed by its owner
+
+
+def time_stages(case: Case, stages: Stages, clip: MjpegClip, frames: int,
+                start: int = 0) -> Case:
+    """Time ``stages`` one frame at a time, every stage in series."""
+    def work(frame: np.ndarray, laps: Laps) -> None:
+        conf = stages.segment(frame, time.monotonic())
+        laps.mark("segment")
+        mask = stages.refine(conf, frame)
+        laps.mark("refine")
+        out = stages.composite(frame, mask)
+        laps.mark("composite")
+        stages.output(out)
+        laps.mark("output")
+
+    return time_case(case, clip, frames, work, start)
+
+
+ROUNDS = 5
+"""The frames of each case are timed in this many rounds, the pipelines taking
+turns, so a slow spell of a shared machine falls on all of them alike."""
+
+
+def bench_effect(cfg: Config, segmenter: Segmenter, clip: MjpegClip, frames: int,
+                 reference: ReferencePipeline | None) -> list[Case]:
+    """vcam one frame alone, vcam as a stream, and the reference, in turns."""
+    size, effect = f"{clip.width}x{clip.height}", cfg.effect
+    ours = Case(size, effect, "vcam")
+    ref = Case(size, effect, "reference")
+    serial = VcamStages(cfg, segmenter, clip.width, clip.height)
+    stream = VcamStages(cfg, segmenter, clip.width, clip.height)
+    start = 0
+    try:
+        for r in range(ROUNDS):
+            n = frames // ROUNDS + (r < frames % ROUNDS)
+            if n == 0:
+                continue
+            time_stages(ours, serial, clip, n, start)
+            time_overlapped(ours, clip, n, stream)
+            if reference is not None:
+                time_stages(ref, reference, clip, n, start)
+            start += n + WARMUP_FRAMES
+    finally:
+        serial.close()
+        stream.close()
+        if reference is not None:
+            reference.close()
+    return [ours, ref] if reference is not None else [ours]
+
+
+def bench_offline(cfg: Config, clip_path: Path, sizes: Iterable[tuple[int, int]],
+                  effects: Sequence[Effect], frames: int, reference: bool,
+                  progress: Callable[[str], None]) -> list[Case]:
+    from vcam.backgrounds import read_image
+
+    bg_image = read_image(Path(cfg.background)) if Path(cfg.background).is_file() else None
+    cases: list[Case] = []
+    for w, h in sizes:
+        clip = MjpegClip(clip_path, w, h)
+        seg = segmenter_for(cfg, w, h)
+        try:
+            for effect in effects:
+                c = cfg.replace(effect=effect)
+                progress(f"{w}x{h} {effect.value}: vcam"
+                         + (" and the reference, in turns" if reference else ""))
+                ref = (ReferencePipeline(pick_model(c.model, w, h), effect, bg_image)
+                       if reference else None)
+                cases += bench_effect(c, seg, clip, frames, ref)
+        finally:
+            seg.close()
+    return cases
+
+
+def ratios(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    ours = {(r["size"], r["effect"]): r for r in results if r["pipeline"] == "vcam"}
+    out = []
+    for r in results:
+        if r["pipeline"] != "reference" or (r["size"], r["effect"]) not in ours:
+            continue
+        mine = ours[(r["size"], r["effect"])]
+        both = mine.get("overlapped") or mine
+        out.append({"size": r["size"], "effect": r["effect"],
+                    # As vcam runs a stream (live, or vcam apply on a video): the next
+                    # frame is segmented while this one is composited.
+                    "reference_over_vcam": round(r["ms_median"] / both["ms_median"], 2),
+                    # One frame alone, every stage one after the other.
+                    "reference_over_vcam_serial": round(r["ms_median"] / mine["ms_median"], 2),
+                    # CPU time per frame: steadier than wall time when the machine is busy.
+                    "reference_over_vcam_cpu": round(r["cpu_s_per_frame"]
+                                                     / both["cpu_s_per_frame"], 2)})
+    return out
+
+
