@@ -186,3 +186,24 @@ def test_config_toml_documents_the_defaults_and_rejects_typos(tmp_path):
     bad.write_text("[refine]\ntemporal_strength = 1.5\n")
     with pytest.raises(ConfigError, match="refine.temporal_strength"):
         load(bad)
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1280, 720)])
+def test_the_grey_guide_from_the_segmenters_feed_gives_the_same_mask(face, size):
+    """vcam apply hands prepare the frame the segmenter already shrank; the guide
+    made from it differs from the full frame's by under a grey level, and the
+    mask hardly at all."""
+    from vcam.segment import Segmenter
+
+    frames, confs = face
+    frame = cv2.resize(frames[3], size, interpolation=cv2.INTER_CUBIC)
+    small = Segmenter.feed(frame)
+    assert small.shape[1] < frame.shape[1]
+    r = Refiner(RefineConfig())
+    full, fed = r.work_gray(frame), r.work_gray(frame, small)
+    assert full.shape == fed.shape
+    assert np.abs(full.astype(int) - fed).mean() < 1.0
+    a = r.complete(r.prepare(confs[3], frame))
+    b = Refiner(RefineConfig()).complete(r.prepare(confs[3], frame, small))
+    assert ((a > 127) == (b > 127)).mean() > 0.999
+    assert np.abs(a.astype(int) - b).mean() < 1.0

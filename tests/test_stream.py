@@ -28,12 +28,24 @@ def confidences(clip: list[np.ndarray]) -> list[np.ndarray]:
         seg.close()
 
 
+class Lookup:
+    """A segmenter stand-in that returns the real model's answers, found by time
+    (the clip is 640 wide: the real feed would be the frame itself)."""
+
+    def __init__(self, confidences: list[np.ndarray], delay: float) -> None:
+        self.confidences, self.delay = confidences, delay
+
+    def feed(self, frame: np.ndarray) -> np.ndarray:
+        return frame
+
+    def infer(self, small: np.ndarray, t: float) -> np.ndarray:
+        time.sleep(self.delay)
+        return self.confidences[round(t * 30)]
+
+
 def lookup(confidences: list[np.ndarray], delay: float = 0.0):
-    """A segmenter stand-in that returns the real model's answers, found by time."""
-    def segment(frame: np.ndarray, t: float) -> np.ndarray:
-        time.sleep(delay)
-        return confidences[round(t * 30)]
-    return segment
+    seg = Lookup(confidences, delay)
+    return lambda w, h: seg
 
 
 @pytest.mark.parametrize("model_delay, caller_delay", [(0.01, 0.0), (0.0, 0.01)])

@@ -296,11 +296,9 @@ class Applier:
         """``image`` (BGR) at time ``t`` in its video (0 for a still) -> the output frame."""
         if self.render is Effect.NONE:
             return image
-        return self.render_with(image, t, self.refiner.refine(self.segment(image, t), image))
-
-    def segment(self, image: np.ndarray, t: float) -> np.ndarray:
         h, w = image.shape[:2]
-        return self.segmenter(w, h).segment(image, t)
+        confidence = self.segmenter(w, h).segment(image, t)
+        return self.render_with(image, t, self.refiner.refine(confidence, image))
 
     def render_with(self, image: np.ndarray, t: float, alpha: np.ndarray) -> np.ndarray:
         """The output frame for ``image`` with its refined ``alpha``."""
@@ -347,7 +345,7 @@ class Applier:
                     else:
                         # The next frame is segmented while this one is composited
                         # and encoded (vcam/stream.py).
-                        stream = MaskStream(self.segment, self.refiner)
+                        stream = MaskStream(self.segmenter, self.refiner)
                         rendered = (self.render_with(image, t, alpha)
                                     for image, t, alpha in stream.run(frames))
                     for out in rendered:

@@ -186,7 +186,7 @@ class VcamStages:
     @functools.cached_property
     def stream(self) -> MaskStream:
         """These stages as vcam apply runs a video; one stream for all rounds."""
-        return MaskStream(self._seg.segment, self._comp.refiner)
+        return MaskStream(lambda w, h: self._seg, self._comp.refiner)
 
     def composite(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return self._comp.apply(frame, mask)

@@ -144,14 +144,20 @@ class Refiner:
                 alpha8[fill > 0] = 255
         return alpha8
 
-    def work_gray(self, frame: np.ndarray) -> np.ndarray:
+    def work_gray(self, frame: np.ndarray, small: np.ndarray | None = None) -> np.ndarray:
         """The frame in grey at working size: shrunk by the smallest whole factor
         that makes it at most ``guided_width`` wide.  Exact halvings go first
-        (OpenCV's fast area path), then one last area resize if needed."""
-        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        h, w = gray.shape
+        (OpenCV's fast area path), then one last area resize if needed.
+
+        ``small``, the same frame already shrunk (the segmenter's feed), is
+        started from instead when it is still at least the working size: at
+        1080p that skips converting and halving 2 million pixels again."""
+        h, w = frame.shape[:2]
         k = -(-w // self.cfg.guided_width)
         tw, th = max(1, w // k), max(1, h // k)
+        if small is not None and small.shape[1] >= tw and small.shape[0] >= th:
+            frame = small
+        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         while gray.shape[1] >= 2 * tw:
             gray = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2),
                               interpolation=cv2.INTER_AREA)
@@ -207,8 +213,10 @@ class Refiner:
         """
         return self.complete(self.prepare(confidence, frame))
 
-    def prepare(self, confidence: np.ndarray, frame: np.ndarray) -> Prepared:
-        """Steps 1-3, which need only this frame and its confidence.
+    def prepare(self, confidence: np.ndarray, frame: np.ndarray,
+                small: np.ndarray | None = None) -> Prepared:
+        """Steps 1-3, which need only this frame and its confidence (and
+        optionally ``small``, see :meth:`work_gray`).
 
         Keeps no state, so another thread may run it for the next frame while
         :meth:`complete` runs for this one (``vcam apply`` does).
@@ -220,7 +228,7 @@ class Refiner:
         # back down), which smooths it about this much; on the raw output the
         # children photo's IoU drops from 0.955 to 0.949.
         confidence = cv2.GaussianBlur(confidence, (0, 0), CONFIDENCE_SIGMA)
-        gray = self.work_gray(frame)
+        gray = self.work_gray(frame, small)
         alpha8 = self.remove_specks(cv2.convertScaleAbs(self.soft(confidence), alpha=255.0))
         return Prepared(self.snap(alpha8, gray), gray, (frame.shape[1], frame.shape[0]))
 

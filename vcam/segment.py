@@ -249,11 +249,19 @@ class Segmenter:
 
     def segment(self, frame: np.ndarray, t: float) -> np.ndarray:
         """Person confidence for ``frame`` (BGR uint8) captured at monotonic time ``t``."""
+        return self.infer(self.feed(frame), t)
+
+    @staticmethod
+    def feed(frame: np.ndarray) -> np.ndarray:
+        """``frame`` shrunk by a whole factor to at most :data:`FEED_WIDTH` wide
+        (itself when it already is), ready for :meth:`infer`."""
         h, w = frame.shape[:2]
         k = feed_factor(w)
-        if k > 1:
-            frame = halve_then_linear(frame, (w // k, h // k))
-        return self._model.infer(frame, t)
+        return halve_then_linear(frame, (w // k, h // k)) if k > 1 else frame
+
+    def infer(self, small: np.ndarray, t: float) -> np.ndarray:
+        """Person confidence for a frame :meth:`feed` has shrunk."""
+        return self._model.infer(small, t)
 
     def close(self) -> None:
         self._model.close()
