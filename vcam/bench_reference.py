@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from vcam.config import Effect
-from vcam.segment import ModelSpec, native_stderr_silenced, verify_model
+from vcam.segment import ModelSpec, TasksVideo, verify_model
 
 
 class ReferencePipeline:
@@ -35,36 +35,17 @@ class ReferencePipeline:
 
     def __init__(self, spec: ModelSpec, effect: Effect, background: np.ndarray | None = None,
                  *, quiet: bool = True) -> None:
-        from mediapipe.tasks.python import BaseOptions, vision
-
         self.effect = effect
         self._background = background
-        options = vision.ImageSegmenterOptions(
-            base_options=BaseOptions(model_asset_path=str(verify_model(spec))),
-            running_mode=vision.RunningMode.VIDEO,
-            output_confidence_masks=True,
-            output_category_mask=False,
-        )
-        with native_stderr_silenced(quiet):
-            self._seg = vision.ImageSegmenter.create_from_options(options)
-        self._quiet = quiet
-        self._first = True
-        self._last_ts = -1
+        self._tasks = TasksVideo(verify_model(spec), quiet=quiet)
         self._bgr: np.ndarray | None = None
 
     def segment(self, frame: np.ndarray, t: float) -> np.ndarray:
-        import mediapipe as mp
-
         rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-        ts = max(int(t * 1000), self._last_ts + 1)
-        self._last_ts = ts
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
-        with native_stderr_silenced(self._quiet and self._first):
-            result = self._seg.segment_for_video(image, ts)
-        self._first = False
+        confidence = self._tasks.segment(rgb, t)
         # The tutorial turns its RGB copy back into BGR and composites that.
         self._bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
-        return np.squeeze(result.confidence_masks[0].numpy_view())
+        return confidence
 
     def refine(self, confidence: np.ndarray, frame: np.ndarray) -> np.ndarray:
         return np.dstack((confidence,) * 3) > 0.5
@@ -92,4 +73,4 @@ class ReferencePipeline:
         cv2.cvtColor(image, code)
 
     def close(self) -> None:
-        self._seg.close()
+        self._tasks.close()

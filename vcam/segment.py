@@ -186,13 +186,17 @@ class LiteRtModel:
         pass
 
 
-class TasksModel:
-    """MediaPipe Tasks' ImageSegmenter in VIDEO mode; ``infer`` as :class:`LiteRtModel`'s."""
+class TasksVideo:
+    """MediaPipe Tasks' ImageSegmenter in VIDEO mode, confidence masks only.
 
-    def __init__(self, spec: ModelSpec, path: Path, *, quiet: bool = True) -> None:
+    ``segment(rgb, t)`` returns the person confidence at the image's own size:
+    a read-only view of MediaPipe's buffer, valid until the next call.  The
+    naive reference pipeline of ``vcam bench`` uses it as it is.
+    """
+
+    def __init__(self, path: Path, *, quiet: bool = True) -> None:
         from mediapipe.tasks.python import BaseOptions, vision
 
-        self.spec = spec
         self._quiet = quiet
         options = vision.ImageSegmenterOptions(
             base_options=BaseOptions(model_asset_path=str(path)),
@@ -205,10 +209,9 @@ class TasksModel:
         self._last_ts = -1
         self._first = True
 
-    def infer(self, bgr: np.ndarray, t: float) -> np.ndarray:
+    def segment(self, rgb: np.ndarray, t: float) -> np.ndarray:
         import mediapipe as mp
 
-        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         # MediaPipe wants strictly increasing timestamps over the segmenter's life.
         ts = max(int(t * 1000), self._last_ts + 1)
         self._last_ts = ts
@@ -217,13 +220,27 @@ class TasksModel:
             result = self._seg.segment_for_video(image, ts)
         self._first = False
         conf = result.confidence_masks[0].numpy_view()
-        conf = conf.reshape(conf.shape[0], conf.shape[1])
+        return conf.reshape(conf.shape[0], conf.shape[1])
+
+    def close(self) -> None:
+        self._seg.close()
+
+
+class TasksModel:
+    """:class:`TasksVideo` with ``infer`` as :class:`LiteRtModel`'s."""
+
+    def __init__(self, spec: ModelSpec, path: Path, *, quiet: bool = True) -> None:
+        self.spec = spec
+        self._tasks = TasksVideo(path, quiet=quiet)
+
+    def infer(self, bgr: np.ndarray, t: float) -> np.ndarray:
+        conf = self._tasks.segment(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), t)
         # MediaPipe returns the mask at the size it was given; its buffer is
         # read-only and reused, and the resize makes our own copy.
         return cv2.resize(conf, (self.spec.width, self.spec.height), interpolation=cv2.INTER_AREA)
 
     def close(self) -> None:
-        self._seg.close()
+        self._tasks.close()
 
 
 class Segmenter:
