@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from vcam.config import RefineConfig
+from vcam.resample import halve_toward
 
 
 def _uncertainty_lut() -> np.ndarray:
@@ -157,10 +158,7 @@ class Refiner:
         tw, th = max(1, w // k), max(1, h // k)
         if small is not None and small.shape[1] >= tw and small.shape[0] >= th:
             frame = small
-        gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-        while gray.shape[1] >= 2 * tw:
-            gray = cv2.resize(gray, (gray.shape[1] // 2, gray.shape[0] // 2),
-                              interpolation=cv2.INTER_AREA)
+        gray = halve_toward(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (tw, th))
         if gray.shape != (th, tw):
             gray = cv2.resize(gray, (tw, th), interpolation=cv2.INTER_AREA)
         return gray
