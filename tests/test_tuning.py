@@ -48,12 +48,12 @@ def test_frame_buffers_stop_faulting_once_tuned() -> None:
 def test_opencv_threads_are_set_for_a_while_and_restored() -> None:
     import cv2
 
-    from vcam.tuning import OPENCV_DEFAULT_THREADS, opencv_threads
+    from vcam.tuning import opencv_threads
 
     before = cv2.getNumThreads()
     with opencv_threads(1):
         assert cv2.getNumThreads() == 1
-        with opencv_threads(OPENCV_DEFAULT_THREADS):
-            assert cv2.getNumThreads() == OPENCV_DEFAULT_THREADS
+        with opencv_threads(before):
+            assert cv2.getNumThreads() == before
         assert cv2.getNumThreads() == 1
     assert cv2.getNumThreads() == before

@@ -253,14 +253,14 @@ class Segmenter:
     """
 
     def __init__(self, spec: ModelSpec, *, quiet: bool = True,
-                 runtime: Runtime = Runtime.AUTO, threads: int = 1) -> None:
+                 runtime: Runtime = Runtime.AUTO) -> None:
         self.spec = spec
         path = verify_model(spec)
         self.asked = runtime
         self.runtime = pick_runtime(runtime)
         self._model: LiteRtModel | TasksModel
         if self.runtime is Runtime.LITERT:
-            self._model = LiteRtModel(spec, path, threads=threads, quiet=quiet)
+            self._model = LiteRtModel(spec, path, quiet=quiet)
         else:
             self._model = TasksModel(spec, path, quiet=quiet)
 

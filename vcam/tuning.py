@@ -58,18 +58,14 @@ def keep_freed_frames() -> bool:
     return ok
 
 
-OPENCV_DEFAULT_THREADS = cv2.getNumThreads()
-"""OpenCV's own choice (one per core), before :func:`one_opencv_thread`."""
-
-
 def one_opencv_thread() -> None:
     cv2.setNumThreads(1)
 
 
 @contextlib.contextmanager
 def opencv_threads(n: int) -> Iterator[None]:
-    """OpenCV with ``n`` threads for the duration (``vcam bench`` runs the
-    naive reference with OpenCV's default, as its tutorial does)."""
+    """OpenCV with ``n`` threads for the duration (``vcam bench`` runs its live
+    part with one, as ``vcam run`` does, and the rest with OpenCV's default)."""
     before = cv2.getNumThreads()
     cv2.setNumThreads(n)
     try:
