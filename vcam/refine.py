@@ -257,11 +257,12 @@ _KERNEL3 = np.ones((3, 3), np.uint8)
 def _small_parts(mask: np.ndarray, min_area: float) -> np.ndarray | None:
     """uint8 mask (255) of the connected parts of boolean ``mask`` smaller than
     ``min_area`` pixels, the largest part excepted; None if there are none."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(
-        mask.view(np.uint8), connectivity=8)
+    # Plain labelling is ~6x cheaper than connectedComponentsWithStats, and
+    # most frames have one part: sizes are counted only when there are more.
+    n, labels = cv2.connectedComponents(mask.view(np.uint8), connectivity=8)
     if n <= 2:
         return None
-    sizes = stats[1:, cv2.CC_STAT_AREA]
+    sizes = np.bincount(labels.ravel(), minlength=n)[1:]
     small = np.flatnonzero(sizes < min_area) + 1
     small = small[small != 1 + int(np.argmax(sizes))]
     if not small.size:
