@@ -1,7 +1,8 @@
 """The hot path's shortcuts give the results of the slow, obvious code.
 
 :func:`vcam.effects.blend` blends only the edge band; :func:`vcam.resample.shrink`
-goes bilinear-then-area instead of area all the way.
+goes bilinear-then-area instead of area all the way; :func:`vcam.resample.enlarge_part`
+and :func:`vcam.effects.add_enlarged` enlarge only the part they need.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vcam import effects
-from vcam.effects import blend, blend_into, solid
-from vcam.resample import halve_then_linear, shrink
+from vcam.effects import add_enlarged, blend, blend_into, solid
+from vcam.resample import enlarge_part, halve_then_linear, shrink
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PHOTO = SHARED / "media" / "images" / "skimage_astronaut_512.png"
@@ -109,3 +110,38 @@ def test_halve_then_linear_is_close_to_an_area_average(
     out = halve_then_linear(frame, target)
     assert out.shape == (target[1], target[0], 3)
     assert np.abs(out.astype(int) - area).mean() < 0.6  # bilinear straight there: 1.3 to 3.2
+
+
+SIZES = st.sampled_from([(160, 90, 1920, 1080), (160, 90, 1280, 720), (160, 120, 640, 480),
+                         (7, 5, 70, 40), (150, 90, 1920, 1080), (9, 4, 10, 9)])
+
+
+@settings(max_examples=80, deadline=None)
+@given(sizes=SIZES, channels=st.sampled_from([1, 3]), seed=st.integers(0, 2**31),
+       box=st.tuples(*[st.floats(0, 1)] * 4))
+def test_an_enlarged_part_is_that_part_of_the_whole_enlargement(
+        sizes: tuple[int, int, int, int], channels: int, seed: int,
+        box: tuple[float, float, float, float]) -> None:
+    sw, sh, w, h = sizes
+    shape = (sh, sw, channels) if channels == 3 else (sh, sw)
+    small = np.random.default_rng(seed).integers(0, 256, shape, np.uint8)
+    y0, x0 = int(box[0] * (h - 1)), int(box[1] * (w - 1))
+    y1, x1 = y0 + 1 + int(box[2] * (h - y0 - 1)), x0 + 1 + int(box[3] * (w - x0 - 1))
+    whole = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+    part = enlarge_part(small, (w, h), slice(y0, y1), slice(x0, x1))
+    assert np.array_equal(part, whole[y0:y1, x0:x1])
+
+
+@settings(max_examples=40, deadline=None)
+@given(sizes=SIZES, seed=st.integers(0, 2**31), lit=st.floats(0.0, 0.3))
+def test_adding_an_enlarged_sparse_layer_equals_adding_it_all(
+        sizes: tuple[int, int, int, int], seed: int, lit: float) -> None:
+    sw, sh, w, h = sizes
+    rng = np.random.default_rng(seed)
+    layer = rng.integers(0, 256, (sh, sw, 3), np.uint8)
+    layer[rng.random((sh, sw)) > lit] = 0  # a few lit pixels, as light wrap's rim
+    dst = rng.integers(0, 256, (h, w, 3), np.uint8)
+    expected = cv2.add(dst, cv2.resize(layer, (w, h), interpolation=cv2.INTER_LINEAR))
+    out = add_enlarged(dst, layer)
+    assert out is dst
+    assert np.array_equal(out, expected)

@@ -52,3 +52,28 @@ def halve_toward(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
         image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2),
                            interpolation=cv2.INTER_AREA)
     return image
+
+
+def enlarge_part(small: np.ndarray, size: tuple[int, int], rows: slice, cols: slice
+                 ) -> np.ndarray:
+    """``cv2.resize(small, size, interpolation=INTER_LINEAR)[rows, cols]``, same
+    values, computing only that part when ``size`` is a whole multiple of
+    ``small``'s size.
+
+    A bilinear enlargement by a whole factor k maps output pixel x to source
+    (x + 0.5) / k - 0.5: shifting x by k shifts the source by exactly one
+    pixel with the same weights.  So the part is the enlargement of the
+    source pixels it reads (one more on each side, for the border clamp),
+    trimmed.  ``rows`` and ``cols`` are plain slices with a start and a stop.
+    """
+    w, h = size
+    sh, sw = small.shape[:2]
+    if w % sw or h % sh:
+        return cv2.resize(small, size, interpolation=cv2.INTER_LINEAR)[rows, cols]
+    kx, ky = w // sw, h // sh
+    y0, y1, x0, x1 = rows.start, rows.stop, cols.start, cols.stop
+    j0, j1 = max(0, y0 // ky - 1), min(sh, (y1 - 1) // ky + 2)
+    i0, i1 = max(0, x0 // kx - 1), min(sw, (x1 - 1) // kx + 2)
+    part = cv2.resize(small[j0:j1, i0:i1], ((i1 - i0) * kx, (j1 - j0) * ky),
+                      interpolation=cv2.INTER_LINEAR)
+    return part[y0 - j0 * ky:y1 - j0 * ky, x0 - i0 * kx:x1 - i0 * kx]
