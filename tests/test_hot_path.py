@@ -133,14 +133,16 @@ def test_an_enlarged_part_is_that_part_of_the_whole_enlargement(
 
 
 @settings(max_examples=40, deadline=None)
-@given(sizes=SIZES, seed=st.integers(0, 2**31), lit=st.floats(0.0, 0.3))
+@given(sizes=SIZES, channels=st.sampled_from([1, 3]), seed=st.integers(0, 2**31),
+       lit=st.floats(0.0, 0.3))
 def test_adding_an_enlarged_sparse_layer_equals_adding_it_all(
-        sizes: tuple[int, int, int, int], seed: int, lit: float) -> None:
+        sizes: tuple[int, int, int, int], channels: int, seed: int, lit: float) -> None:
     sw, sh, w, h = sizes
     rng = np.random.default_rng(seed)
-    layer = rng.integers(0, 256, (sh, sw, 3), np.uint8)
+    extra = (3,) if channels == 3 else ()
+    layer = rng.integers(0, 256, (sh, sw, *extra), np.uint8)
     layer[rng.random((sh, sw)) > lit] = 0  # a few lit pixels, as light wrap's rim
-    dst = rng.integers(0, 256, (h, w, 3), np.uint8)
+    dst = rng.integers(0, 256, (h, w, *extra), np.uint8)
     expected = cv2.add(dst, cv2.resize(layer, (w, h), interpolation=cv2.INTER_LINEAR))
     out = add_enlarged(dst, layer)
     assert out is dst
