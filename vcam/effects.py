@@ -148,7 +148,8 @@ def light_wrap(composite: np.ndarray, background: np.ndarray, alpha: np.ndarray,
     about ``width`` pixels of a 640-wide frame: a cut-out then sits in its new
     scene instead of looking pasted on, and a dark background adds nothing.
     The glow is made at :data:`LIGHT_WRAP_WORK_WIDTH`; at full size it is one
-    resize and one saturating add, over the box the light reaches only.
+    resize and one saturating add, over the rim the light reaches only
+    (:func:`add_enlarged`).
     ``composite`` is changed in place and returned.
     """
     if strength <= 0:
