@@ -40,7 +40,18 @@ class EffectParams:
 BLEND_STRIP_ROWS = 96
 """Rows per strip when :func:`blend` looks for the soft edge band."""
 BLEND_SPAN_GAP = 64
-"""Band columns closer than this within a strip are blended as one span."""
+"""Band columns at most this far apart within a strip are blended as one span."""
+
+
+def column_runs(cols: np.ndarray, gap: int) -> list[tuple[int, int]]:
+    """``(start, stop)`` spans covering the sorted column indices ``cols``; columns
+    at most ``gap`` apart share a span.  Empty when ``cols`` is."""
+    if cols.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(cols) > gap)
+    starts = [int(cols[0]), *(cols[breaks + 1]).tolist()]
+    stops = [*(cols[breaks] + 1).tolist(), int(cols[-1]) + 1]
+    return list(zip(starts, stops, strict=True))
 
 
 def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -67,12 +78,7 @@ def blend_into(out: np.ndarray, fg: np.ndarray, alpha: np.ndarray) -> np.ndarray
         # Columns of this strip that may hold band pixels (a superset: any column
         # that is not all 0 or all 255).
         cols = np.flatnonzero((strip.max(axis=0) > 0) & (strip.min(axis=0) < 255))
-        if cols.size == 0:
-            continue
-        gaps = np.flatnonzero(np.diff(cols) > BLEND_SPAN_GAP)
-        starts = [int(cols[0]), *(cols[gaps + 1]).tolist()]
-        ends = [*(cols[gaps] + 1).tolist(), int(cols[-1]) + 1]
-        for x0, x1 in zip(starts, ends, strict=True):
+        for x0, x1 in column_runs(cols, BLEND_SPAN_GAP):
             ys, xs = slice(y0, y0 + rows), slice(x0, x1)
             a = alpha[ys, xs]
             # cvtColor's gray->BGR is ~15x faster than cv2.merge((a, a, a)).
@@ -172,9 +178,10 @@ def light_wrap(composite: np.ndarray, background: np.ndarray, alpha: np.ndarray,
 
 LIGHT_STRIP = 16
 """Rows of the light layer per strip when :func:`add_enlarged` looks for its spans."""
-LIGHT_GAP = 4
-"""Lit columns closer than this within a strip are enlarged as one span; at least 3,
-so that the spans' enlargements (one source pixel more each side) never overlap."""
+LIGHT_GAP = 3
+"""Lit columns at most this far apart within a strip are enlarged as one span; at
+least 2, so that the spans' enlargements (one source pixel more each side) never
+overlap."""
 
 
 def add_enlarged(dst: np.ndarray, layer: np.ndarray) -> np.ndarray:
@@ -194,13 +201,8 @@ def add_enlarged(dst: np.ndarray, layer: np.ndarray) -> np.ndarray:
     for j0 in range(0, sh, LIGHT_STRIP):
         # Output rows of this strip read layer rows j0 - 1 .. j0 + LIGHT_STRIP.
         cols = np.flatnonzero(lit[max(0, j0 - 1):j0 + LIGHT_STRIP + 1].any(axis=0))
-        if cols.size == 0:
-            continue
-        gaps = np.flatnonzero(np.diff(cols) >= LIGHT_GAP)
-        starts = [int(cols[0]), *(cols[gaps + 1]).tolist()]
-        ends = [*(cols[gaps] + 1).tolist(), int(cols[-1]) + 1]
         rows = slice(j0 * ky, min(h, (j0 + LIGHT_STRIP) * ky))
-        for i0, i1 in zip(starts, ends, strict=True):
+        for i0, i1 in column_runs(cols, LIGHT_GAP):
             # A lit layer pixel reaches one layer pixel to either side.
             span = slice(max(0, (i0 - 1) * kx), min(w, (i1 + 1) * kx))
             part = dst[rows, span]
