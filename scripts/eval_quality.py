@@ -17,7 +17,7 @@ Prints, raw and refined side by side:
 
 "Raw" is what a tutorial does with the same confidence: upsample it to the
 frame's size and threshold at 0.5 (alpha 0 or 255).  "Refined" is
-:class:`vcam.refine.Refiner` with the ``[refine]`` settings of ``--config``
+:class:`vcam.stages.refine.Refiner` with the ``[refine]`` settings of ``--config``
 (defaults if none).  ``--pictures DIR`` writes a before/after PNG per effect.
 
 The functions are importable (tests/test_refine.py uses them on a subset).
@@ -42,12 +42,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from vcam import assets_dir  # noqa: E402
-from vcam.backgrounds import load_background  # noqa: E402
 from vcam.config import Config, Effect, ModelChoice, RefineConfig, load  # noqa: E402
-from vcam.effects import EffectParams, apply_effect  # noqa: E402
-from vcam.placeholder import caption  # noqa: E402
-from vcam.refine import Refiner  # noqa: E402
-from vcam.segment import Segmenter, pick_model  # noqa: E402
+from vcam.stages.backgrounds import load_background  # noqa: E402
+from vcam.stages.effects import EffectParams, apply_effect  # noqa: E402
+from vcam.stages.placeholder import caption  # noqa: E402
+from vcam.stages.refine import Refiner  # noqa: E402
+from vcam.stages.segment import Segmenter, pick_model  # noqa: E402
 
 DEFAULT_SHARED = ROOT.parent / "shared"
 

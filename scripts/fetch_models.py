@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vcam.segment import MODELS  # noqa: E402
+from vcam.stages.segment import MODELS  # noqa: E402
 
 WHEEL_VERSION = "0.10.21"
 INSIDE = "mediapipe/modules/selfie_segmentation/"

@@ -13,7 +13,7 @@ import pytest
 
 from vcam import assets_dir
 from vcam.config import ModelChoice
-from vcam.segment import MODELS, Segmenter
+from vcam.stages.segment import MODELS, Segmenter
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 DEMO_CLIP = assets_dir() / "demo" / "single_face.mp4"

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from tests import conftest
-from vcam.ctl import CtlError, request
+from vcam.control.ctl import CtlError, request
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from vcam.ahead import run_ahead
+from vcam.offline.ahead import run_ahead
 
 
 def test_results_come_in_order_with_their_items() -> None:

@@ -19,7 +19,7 @@ from PIL import Image, ImageOps
 
 from vcam.cli import main
 from vcam.config import Config
-from vcam.segment import Segmenter, pick_model
+from vcam.stages.segment import Segmenter, pick_model
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 MEDIA = SHARED / "media"
@@ -130,7 +130,7 @@ def test_cafeteria_alpha_beats_raw_mediapipe_threshold(stills: dict[str, Path]) 
     from mediapipe import ImageFormat
     from mediapipe.tasks.python import BaseOptions, vision
 
-    from vcam.segment import model_path, native_stderr_silenced
+    from vcam.stages.segment import model_path, native_stderr_silenced
 
     ours, truth, valid = _cafeteria(stills)
     h, w = truth.shape
@@ -278,7 +278,7 @@ def test_without_ffmpeg_alpha_video_names_the_fix_and_mp4_falls_back(
 
 
 def test_video_background_steps_with_the_frame_clock_and_loops(clip: Path) -> None:
-    from vcam.apply import SteppedVideoBackground
+    from vcam.offline.apply import SteppedVideoBackground
 
     cap = cv2.VideoCapture(str(clip))
     frames = []

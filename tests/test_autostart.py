@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from vcam import autostart
-from vcam.autostart import Files, desktop_text, disable, enable, status, unit_text
+from vcam.system import autostart
+from vcam.system.autostart import Files, desktop_text, disable, enable, status, unit_text
 
 REPO = Path(__file__).resolve().parents[1]
 GENERATOR = Path("/usr/lib/systemd/user-generators/systemd-xdg-autostart-generator")

@@ -16,15 +16,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import DEMO_CLIP, read_frames
-from vcam.backgrounds import (
+from vcam.config import Config, ConfigError, Effect, parse
+from vcam.stages.backgrounds import (
     Background,
     BackgroundError,
     SolidBackground,
     load_background,
     open_background,
 )
-from vcam.compositor import Compositor
-from vcam.config import Config, ConfigError, Effect, parse
+from vcam.stages.compositor import Compositor
 
 KEYS: dict[str, Any] = {
     "effect": None, "model": None, "mirror": None, "background": None, "backgrounds": None,

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from vcam.bench import STAGES, format_report
+from vcam.bench.command import STAGES, format_report
 from vcam.cli import main
 
 

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from vcam.config import ModelChoice, RefineConfig
-from vcam.effects import EffectParams, blend, effect_blur, effect_replace
-from vcam.refine import Refiner
-from vcam.segment import MODELS, Segmenter
+from vcam.stages.effects import EffectParams, blend, effect_blur, effect_replace
+from vcam.stages.refine import Refiner
+from vcam.stages.segment import MODELS, Segmenter
 
 GT = Path(__file__).resolve().parents[1].parent / "shared" / "media" / "gt"
 PHOTO = GT / "realesrgan_children5_566x350_rgb.png"

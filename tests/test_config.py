@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from vcam.backgrounds import SolidBackground, load_background
 from vcam.config import (
     Config,
     ConfigError,
@@ -21,6 +20,7 @@ from vcam.config import (
     parse,
     parse_colour,
 )
+from vcam.stages.backgrounds import SolidBackground, load_background
 
 REPO = Path(__file__).resolve().parents[1]
 

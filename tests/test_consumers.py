@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Holder
-from vcam.capture import CameraSource, SourceError
-from vcam.consumers import holders, is_probe, process_name, viewers
+from vcam.stages.capture import CameraSource, SourceError
+from vcam.system.consumers import holders, is_probe, process_name, viewers
 
 
 def test_sees_another_process_holding_the_file_and_not_after(

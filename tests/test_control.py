@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DEMO_CLIP
-from vcam.capture import VideoFileSource
 from vcam.config import Effect, load
-from vcam.control import ControlError, Controller
-from vcam.output import FileOutput
-from vcam.pipeline import Pipeline
-from vcam.watch import ConfigWatcher
+from vcam.control.controller import ControlError, Controller
+from vcam.control.watch import ConfigWatcher
+from vcam.live.pipeline import Pipeline
+from vcam.stages.capture import VideoFileSource
+from vcam.stages.outputs import FileOutput
 
 
 @pytest.fixture()

@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import DEMO_CLIP
 from tests.live_daemon import ROOT, Daemon, mean_colour, read_frames, sharpness
-from vcam.ctl import MAX_MESSAGE, CtlError, check_peer, exchange, peer_uid, request
+from vcam.control.ctl import MAX_MESSAGE, CtlError, check_peer, exchange, peer_uid, request
 
 MAGENTA, RED, BLUE = (255, 0, 255), (0, 0, 255), (255, 0, 0)  # BGR
 PAUSED_GREY = (48, 40, 36)  # the placeholder's background

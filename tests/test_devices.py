@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from vcam import devices as dv
-from vcam.devices import Kind, Mode, describe_modes, list_devices, open_by, our_device
+from vcam.system import devices as dv
+from vcam.system.devices import Kind, Mode, describe_modes, list_devices, open_by, our_device
 
 REPO = Path(__file__).resolve().parents[1]
 MAX_DEVICES = 8  # v4l2loopback's parameter arrays always show this many entries

@@ -17,8 +17,8 @@ import pytest
 from tests.conftest import DEMO_CLIP
 from tests.test_devices import CAM, OTHER_LOOP, OURS, make_sysfs
 from vcam.config import CameraConfig, Config, VirtualCameraConfig
-from vcam.devices import Kind, Mode, VideoDevice, list_devices
-from vcam.doctor import (
+from vcam.system.devices import Kind, Mode, VideoDevice, list_devices
+from vcam.system.doctor import (
     Check,
     Status,
     check_camera,

@@ -11,10 +11,10 @@ import pytest
 
 from tests.conftest import DEMO_CLIP, read_frames
 from vcam import assets_dir
-from vcam.compositor import Compositor
 from vcam.config import Config, Effect
-from vcam.effects import blend, rgba
-from vcam.segment import Segmenter
+from vcam.stages.compositor import Compositor
+from vcam.stages.effects import blend, rgba
+from vcam.stages.segment import Segmenter
 
 BLUE = "#0000ff"
 
@@ -73,7 +73,7 @@ def test_replace_with_bundled_image(landscape_segmenter: Segmenter,
     outs, alphas = run_effect(landscape_segmenter, clip[:3],
                               Config(effect=Effect.REPLACE, background=str(path)))
     h, w = clip[0].shape[:2]
-    from vcam.backgrounds import cover
+    from vcam.stages.backgrounds import cover
     expected = cover(cv2.imread(str(path)), w, h)
     bg = background_region(alphas[0])
     assert np.abs(outs[0][bg].astype(int) - expected[bg]).mean() < 2

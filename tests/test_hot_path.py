@@ -1,8 +1,8 @@
 """The hot path's shortcuts give the results of the slow, obvious code.
 
-:func:`vcam.effects.blend` blends only the edge band; :func:`vcam.resample.shrink`
-goes bilinear-then-area instead of area all the way; :func:`vcam.resample.enlarge_part`
-and :func:`vcam.effects.add_enlarged` enlarge only the part they need.
+:func:`vcam.stages.effects.blend` blends only the edge band; :func:`vcam.stages.resample.shrink`
+goes bilinear-then-area instead of area all the way; :func:`vcam.stages.resample.enlarge_part`
+and :func:`vcam.stages.effects.add_enlarged` enlarge only the part they need.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vcam import effects
-from vcam.effects import add_enlarged, blend, blend_into, solid
-from vcam.resample import enlarge_part, halve_then_linear, shrink
+from vcam.stages import effects
+from vcam.stages.effects import add_enlarged, blend, blend_into, solid
+from vcam.stages.resample import enlarge_part, halve_then_linear, shrink
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 PHOTO = SHARED / "media" / "images" / "skimage_astronaut_512.png"

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from vcam.instance import AlreadyRunning, InstanceLock
+from vcam.system.instance import AlreadyRunning, InstanceLock
 
 HOLD = """
 import sys, time
 from pathlib import Path
-from vcam.instance import InstanceLock
+from vcam.system.instance import InstanceLock
 lock = InstanceLock(Path(sys.argv[1]))
 print("locked", flush=True)
 time.sleep(30)

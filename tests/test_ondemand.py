@@ -11,10 +11,10 @@ from pathlib import Path
 
 from tests.conftest import DEMO_CLIP, Holder
 from tests.test_pipeline import Recorder
-from vcam.capture import VideoFileSource
 from vcam.config import Config, Effect
-from vcam.ondemand import OnDemand
-from vcam.pipeline import Pipeline
+from vcam.live.ondemand import OnDemand
+from vcam.live.pipeline import Pipeline
+from vcam.stages.capture import VideoFileSource
 
 
 def rate(out: Recorder, since: float) -> float:

@@ -12,16 +12,16 @@ import pytest
 import pyvirtualcam
 
 from tests.conftest import DEMO_CLIP
-from vcam.capture import VideoFileSource
 from vcam.config import Config, Effect
-from vcam.output import (
+from vcam.live.pipeline import Pipeline
+from vcam.stages.capture import VideoFileSource
+from vcam.stages.outputs import (
     FileOutput,
     OutputError,
     ReconnectingOutput,
     VirtualCamera,
     find_labelled_device,
 )
-from vcam.pipeline import Pipeline
 
 
 class RecordingBackend:

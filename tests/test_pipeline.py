@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import DEMO_CLIP
-from vcam.capture import SourceError, VideoFileSource
 from vcam.config import Config, Effect
-from vcam.pipeline import Pipeline, default_segmenter
-from vcam.segment import Segmenter
+from vcam.live.pipeline import Pipeline, default_segmenter
+from vcam.stages.capture import SourceError, VideoFileSource
+from vcam.stages.segment import Segmenter
 
 
 class Recorder:
@@ -90,7 +90,7 @@ def test_output_rate_follows_the_camera_not_a_slow_model() -> None:
 
 
 def test_slots_never_queue_frames_for_a_slow_consumer() -> None:
-    from vcam.slot import LatestSlot
+    from vcam.live.slot import LatestSlot
 
     slot: LatestSlot[int] = LatestSlot()
     seen = 0

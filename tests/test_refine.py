@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from vcam.config import ConfigError, ModelChoice, RefineConfig, load
-from vcam.refine import Refiner
+from vcam.stages.refine import Refiner
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -193,7 +193,7 @@ def test_the_grey_guide_from_the_segmenters_feed_gives_the_same_mask(face, size)
     """vcam apply hands prepare the frame the segmenter already shrank; the guide
     made from it differs from the full frame's by under a grey level, and the
     mask hardly at all."""
-    from vcam.segment import Segmenter
+    from vcam.stages.segment import Segmenter
 
     frames, confs = face
     frame = cv2.resize(frames[3], size, interpolation=cv2.INTER_CUBIC)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from tests.conftest import DEMO_CLIP, read_frames
-from vcam import segment
 from vcam.config import ConfigError, ModelChoice, Runtime, parse
-from vcam.segment import MODELS, Segmenter, pick_runtime
+from vcam.stages import segment
+from vcam.stages.segment import MODELS, Segmenter, pick_runtime
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,9 @@ import numpy as np
 from tests.conftest import DEMO_CLIP
 from tests.test_pipeline import rss_mb
 from vcam import assets_dir
-from vcam.capture import VideoFileSource
 from vcam.config import Config, Effect
-from vcam.pipeline import Pipeline
+from vcam.live.pipeline import Pipeline
+from vcam.stages.capture import VideoFileSource
 
 SECONDS = 60
 BACKGROUNDS = [str(assets_dir() / "backgrounds" / "drifting-lights.mp4"),

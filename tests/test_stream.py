@@ -9,9 +9,9 @@ import pytest
 
 from tests.conftest import DEMO_CLIP, read_frames
 from vcam.config import ModelChoice, RefineConfig
-from vcam.refine import Refiner
-from vcam.segment import MODELS, Segmenter
-from vcam.stream import MaskStream
+from vcam.offline.stream import MaskStream
+from vcam.stages.refine import Refiner
+from vcam.stages.segment import MODELS, Segmenter
 
 
 @pytest.fixture(scope="module")

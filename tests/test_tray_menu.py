@@ -17,13 +17,13 @@ import pytest
 
 from tests.conftest import DEMO_CLIP
 from vcam import assets_dir
-from vcam.capture import VideoFileSource
 from vcam.config import Effect, ModelChoice, load
-from vcam.control import Controller
-from vcam.icon import draw_icon
-from vcam.output import FileOutput
-from vcam.pipeline import Pipeline
-from vcam.tray import Tray, load_pystray
+from vcam.control.controller import Controller
+from vcam.control.icon import draw_icon
+from vcam.control.tray import Tray, load_pystray
+from vcam.live.pipeline import Pipeline
+from vcam.stages.capture import VideoFileSource
+from vcam.stages.outputs import FileOutput
 
 
 def write_config(path: Path, **keys: str) -> None:
@@ -176,7 +176,7 @@ def test_no_display_means_headless(tmp_path: Path) -> None:
     """The real import path in a fresh interpreter: no display, or a display that is
     not there (``import pystray`` raises Xlib's DisplayNameError), is a reason, not a crash."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYSTRAY_BACKEND", "DISPLAY")}
-    code = "from vcam.tray import load_pystray; m, why = load_pystray(); print(m, '|', why)"
+    code = "from vcam.control.tray import load_pystray; m, why = load_pystray(); print(m, '|', why)"
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          cwd=root, timeout=60)

@@ -1,4 +1,4 @@
-"""vcam.tuning: frame-size buffers are reused instead of faulting in fresh pages,
+"""vcam.system.tuning: frame-size buffers are reused instead of faulting in fresh pages,
 and OpenCV's thread count is set and restored."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ PROBE = """
 import resource, sys
 import numpy as np
 if sys.argv[1] == "tuned":
-    from vcam.tuning import keep_freed_frames
+    from vcam.system.tuning import keep_freed_frames
     assert keep_freed_frames()
 frame = np.full((1080, 1920, 3), 7, np.uint8)
 def one_frame():
@@ -48,7 +48,7 @@ def test_frame_buffers_stop_faulting_once_tuned() -> None:
 def test_opencv_threads_are_set_for_a_while_and_restored() -> None:
     import cv2
 
-    from vcam.tuning import opencv_threads
+    from vcam.system.tuning import opencv_threads
 
     before = cv2.getNumThreads()
     with opencv_threads(1):

@@ -84,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--verbose", "-v", action="store_true",
                    help="debug logging, including MediaPipe's own")
 
-    from vcam.ctl import COMMANDS
+    from vcam.control.ctl import COMMANDS
 
     c = sub.add_parser(
         "ctl", help="change the running SelfieCam live (effect, background, pause...)",
@@ -153,37 +153,37 @@ def setup_logging(level: str, verbose: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in ("run", "apply", "bench"):
-        from vcam.tuning import keep_freed_frames, one_opencv_thread
+        from vcam.system.tuning import keep_freed_frames, one_opencv_thread
 
         keep_freed_frames()
         if args.command == "run":
             one_opencv_thread()
     if args.command == "run":
-        from vcam.run import run
+        from vcam.live.daemon import run
 
         return run(args)
     if args.command == "apply":
-        from vcam import apply
+        from vcam.offline import apply
 
         return apply.run(args)
     if args.command == "ctl":
-        from vcam.ctl import main as ctl_main
+        from vcam.control.ctl import main as ctl_main
 
         return ctl_main(args)
     if args.command == "devices":
-        from vcam.devices import main as devices_main
+        from vcam.system.devices import main as devices_main
 
         return devices_main(args)
     if args.command == "doctor":
-        from vcam.doctor import main as doctor_main
+        from vcam.system.doctor import main as doctor_main
 
         return doctor_main(args)
     if args.command == "autostart":
-        from vcam.autostart import main as autostart_main
+        from vcam.system.autostart import main as autostart_main
 
         return autostart_main(args)
     if args.command == "bench":
-        from vcam.bench import run as bench
+        from vcam.bench.command import run as bench
 
         return bench(args)
     raise AssertionError(args.command)

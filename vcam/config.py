@@ -42,7 +42,7 @@ class ModelChoice(enum.StrEnum):
 
 
 class Runtime(enum.StrEnum):
-    """What runs the segmentation model (see vcam.segment)."""
+    """What runs the segmentation model (see vcam.stages.segment)."""
 
     AUTO = "auto"
     LITERT = "litert"
@@ -108,14 +108,14 @@ class VirtualCameraConfig:
     fps: int = 0
     """Output rate; 0 follows the camera."""
     pixel_format: str = "yuyv"
-    """yuyv | i420 | bgr (see vcam.output.PIXEL_FORMATS)."""
+    """yuyv | i420 | bgr (see vcam.stages.outputs.PIXEL_FORMATS)."""
     on_demand: bool = True
     """Use the webcam only while an application has SelfieCam open."""
 
 
 @dataclass(frozen=True)
 class RefineConfig:
-    """How the model's confidence becomes a frame-size soft alpha (see vcam.refine),
+    """How the model's confidence becomes a frame-size soft alpha (see vcam.stages.refine),
     and how the person's edge meets a replaced background."""
 
     threshold: float = 0.5

@@ -65,7 +65,7 @@ def video_devices() -> list[str]:
 
 def _held_by(device: int | str) -> str:
     """'zoom (pid 123), obs (pid 456)' for the processes holding the camera, or ''."""
-    from vcam.consumers import holders, process_name
+    from vcam.system.consumers import holders, process_name
 
     path = f"/dev/video{device}" if isinstance(device, int) else device
     pids = holders(path, exclude=frozenset({os.getpid()}))

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from vcam.config import Effect
-from vcam.segment import ModelSpec, TasksVideo, verify_model
+from vcam.stages.segment import ModelSpec, TasksVideo, verify_model
 
 
 class ReferencePipeline:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from vcam.control import Controller
+    from vcam.control.controller import Controller
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class CtlError(RuntimeError):
 def socket_path() -> Path:
     """Where the control socket lives for this user: ``ctl.sock`` in the private
     runtime folder (``$XDG_RUNTIME_DIR/selfiecam``, mode 0700)."""
-    from vcam.instance import runtime_dir
+    from vcam.system.instance import runtime_dir
 
     try:
         return runtime_dir() / SOCKET_NAME
@@ -92,7 +92,7 @@ def _on_off(arg: str, current: bool) -> bool:
 def execute(controller: Controller, command: str, arg: str) -> str:
     """Carry out one command; returns the reply message.  Raises ValueError
     (ControlError is one) with a message for the user when it cannot."""
-    from vcam.control import background_label
+    from vcam.control.controller import background_label
 
     if command not in COMMANDS:
         raise ValueError(f"unknown command {command!r}; one of: {', '.join(COMMANDS)}")

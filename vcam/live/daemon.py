@@ -14,7 +14,6 @@ from types import FrameType
 from typing import Protocol
 
 from vcam import assets_dir
-from vcam.capture import Source, SourceError, open_source
 from vcam.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, setup_logging
 from vcam.config import (
     Config,
@@ -26,11 +25,14 @@ from vcam.config import (
     resolve_path,
     user_config_path,
 )
-from vcam.control import Controller
-from vcam.ctl import ControlServer, CtlError
-from vcam.instance import AlreadyRunning, InstanceLock
-from vcam.ondemand import OnDemand
-from vcam.output import (
+from vcam.control.controller import Controller
+from vcam.control.ctl import ControlServer, CtlError
+from vcam.control.tray import TrayError, open_tray
+from vcam.control.watch import ConfigWatcher
+from vcam.live.ondemand import OnDemand
+from vcam.live.pipeline import Pipeline
+from vcam.stages.capture import Source, SourceError, open_source
+from vcam.stages.outputs import (
     FileOutput,
     Output,
     OutputError,
@@ -38,10 +40,8 @@ from vcam.output import (
     VirtualCamera,
     WindowOutput,
 )
-from vcam.pipeline import Pipeline
-from vcam.segment import segmenter_for
-from vcam.tray import TrayError, open_tray
-from vcam.watch import ConfigWatcher
+from vcam.stages.segment import segmenter_for
+from vcam.system.instance import AlreadyRunning, InstanceLock
 
 log = logging.getLogger("vcam")
 
@@ -87,7 +87,7 @@ def choose_output(args: argparse.Namespace, cfg: Config) -> str:
         return str(args.output)
     if not args.demo:
         return "virtual"
-    from vcam.output import v4l2_devices
+    from vcam.stages.outputs import v4l2_devices
 
     if cfg.virtual_camera.name in v4l2_devices().values():
         return "virtual"

@@ -48,7 +48,7 @@ class MjpegClip:
 
 
 class PacedClipSource:
-    """A :class:`~vcam.capture.Source` that delivers an :class:`MjpegClip` like a camera:
+    """A :class:`~vcam.stages.capture.Source` that delivers an :class:`MjpegClip` like a camera:
     one frame every 1/fps s on a fixed clock, decoded on read."""
 
     def __init__(self, clip: MjpegClip, fps: float) -> None:
@@ -84,7 +84,7 @@ class PacedClipSource:
 
 
 class RecordingSink:
-    """An :class:`~vcam.output.Output` that does a virtual camera's work without one:
+    """An :class:`~vcam.stages.outputs.Output` that does a virtual camera's work without one:
     pyvirtualcam converts each BGR frame to I420 (here cv2.cvtColor into a reused
     buffer) before writing it to the device, and we record when each frame went out."""
 

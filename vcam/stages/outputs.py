@@ -17,7 +17,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from vcam.placeholder import caption
+from vcam.stages.placeholder import caption
 
 log = logging.getLogger(__name__)
 

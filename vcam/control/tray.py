@@ -1,4 +1,5 @@
-"""The tray icon and its menu (pystray), over the shared :class:`~vcam.control.Controller`.
+"""The tray icon and its menu (pystray), over the shared
+:class:`~vcam.control.controller.Controller`.
 
 pystray is imported only here and only when a tray is wanted: with no display
 ``import pystray`` raises ``Xlib.error.DisplayNameError``, and its ``xorg``
@@ -28,8 +29,8 @@ from typing import Any
 from PIL import Image
 
 from vcam.config import Config, Effect, ModelChoice
-from vcam.control import BLUR_LEVELS, Controller, background_label
-from vcam.icon import draw_icon
+from vcam.control.controller import BLUR_LEVELS, Controller, background_label
+from vcam.control.icon import draw_icon
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 from vcam.config import RefineConfig
-from vcam.resample import halve_toward
+from vcam.stages.resample import halve_toward
 
 
 def _uncertainty_lut() -> np.ndarray:

@@ -2,7 +2,7 @@
 
 Readers hand out BGR uint8 frames.  Writers take what the chosen effect makes:
 HxWx3 BGR, HxWx4 BGRA (real transparency) or HxW uint8 (a mask) and ``send()``
-them, like the live outputs in :mod:`vcam.output`; ``close()`` finishes the
+them, like the live outputs in :mod:`vcam.stages.outputs`; ``close()`` finishes the
 file, ``abort()`` throws it away.  A single output file is written under a
 hidden ``.NAME.partial.EXT`` name and renamed when complete, so a failed or
 interrupted run never leaves a half-written file under the real name.
@@ -28,8 +28,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from vcam.images import ImageReadError, read_bgr
-from vcam.output import FileOutput, OutputError
+from vcam.stages.images import ImageReadError, read_bgr
+from vcam.stages.outputs import FileOutput, OutputError
 
 log = logging.getLogger(__name__)
 

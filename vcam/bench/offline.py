@@ -1,7 +1,7 @@
 """``vcam bench`` offline: SelfieCam's stages and the naive reference on the same frames.
 
 Each size and effect is timed three ways -- vcam one frame alone (every
-stage in series), vcam as a stream (:class:`vcam.stream.MaskStream`, as
+stage in series), vcam as a stream (:class:`vcam.offline.stream.MaskStream`, as
 ``vcam apply`` runs a video) and the reference -- in rounds, the pipelines
 taking turns.  ``ms_median`` of a result is one frame alone, segment through
 output conversion; capture/decode is listed as a stage but left out of the
@@ -19,13 +19,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from vcam.bench_media import MjpegClip, RecordingSink
-from vcam.bench_probes import median, page_faults, peak_rss_mb, percentile, reset_peak_rss
-from vcam.bench_reference import ReferencePipeline
-from vcam.compositor import Compositor
+from vcam.bench.media import MjpegClip, RecordingSink
+from vcam.bench.probes import median, page_faults, peak_rss_mb, percentile, reset_peak_rss
+from vcam.bench.reference import ReferencePipeline
 from vcam.config import Config, Effect
-from vcam.segment import Segmenter, pick_model, segmenter_for
-from vcam.stream import MaskStream
+from vcam.offline.stream import MaskStream
+from vcam.stages.compositor import Compositor
+from vcam.stages.segment import Segmenter, pick_model, segmenter_for
 
 STAGES = ("capture", "segment", "refine", "composite", "output")
 """capture = decoding the camera's JPEG; output = the virtual camera's BGR->I420."""
@@ -128,7 +128,7 @@ RING_FRAMES = 30
 
 
 def time_overlapped(case: Case, clip: MjpegClip, frames: int, stages: VcamStages) -> Case:
-    """Time ``stages`` as ``vcam apply`` runs a video (:class:`vcam.stream.MaskStream`):
+    """Time ``stages`` as ``vcam apply`` runs a video (:class:`vcam.offline.stream.MaskStream`):
     the next frame segmented on a worker thread while this one is composited
     and output; records the time between consecutive outputs."""
     ring = [clip.decode(i) for i in range(min(RING_FRAMES, len(clip.jpegs)))]
@@ -249,7 +249,7 @@ def bench_effect(cfg: Config, segmenter: Segmenter, clip: MjpegClip, frames: int
 def bench_offline(cfg: Config, clip_path: Path, sizes: Iterable[tuple[int, int]],
                   effects: Sequence[Effect], frames: int, reference: bool,
                   progress: Callable[[str], None]) -> list[Case]:
-    from vcam.backgrounds import read_image
+    from vcam.stages.backgrounds import read_image
 
     bg_image = read_image(Path(cfg.background)) if Path(cfg.background).is_file() else None
     cases: list[Case] = []

@@ -29,6 +29,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import vcam
+
 UNIT = "selfiecam.service"
 # Variables a unit started from a non-systemd session needs to reach the display and tray.
 SESSION_VARIABLES = ("DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS",
@@ -182,7 +184,7 @@ def enable(home: Path | None = None, interpreter: str | None = None) -> list[str
     if not found:
         lines.append(f"warning: {interpreter} cannot import vcam outside this folder, so the "
                      f"unit would fail; install SelfieCam into it first (pip install .)")
-    elif Path(found).resolve().parent != Path(__file__).resolve().parent:
+    elif Path(found).resolve().parent != Path(vcam.__file__).resolve().parent:
         lines.append(f"note: at login {interpreter} will run vcam from {Path(found).parent}")
     reload = _systemctl("daemon-reload")
     if reload is None:

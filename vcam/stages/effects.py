@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from vcam.config import Colour, Effect
-from vcam.resample import enlarge_part, shrink
+from vcam.stages.resample import enlarge_part, shrink
 
 
 @dataclass(frozen=True)

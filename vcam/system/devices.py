@@ -1,7 +1,7 @@
 """What video devices this machine has: physical cameras and virtual (v4l2loopback) outputs.
 
 Linux only.  Names come from sysfs (``/sys/class/video4linux/videoN/name``,
-through :func:`vcam.output.v4l2_devices`); what a device *is* comes from the
+through :func:`vcam.stages.outputs.v4l2_devices`); what a device *is* comes from the
 driver itself, through the VIDIOC_QUERYCAP ioctl on the /dev node, and a
 camera's modes from VIDIOC_ENUM_FMT / _FRAMESIZES / _FRAMEINTERVALS.  When a
 node cannot be opened (no permission, a container without /dev), sysfs alone
@@ -24,8 +24,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from vcam.consumers import holders_of
-from vcam.output import SETUP_COMMAND, v4l2_devices
+from vcam.stages.outputs import SETUP_COMMAND, v4l2_devices
+from vcam.system.consumers import holders_of
 
 SYS = Path("/sys")
 PROC = Path("/proc")
@@ -358,7 +358,7 @@ def describe_modes(modes: tuple[Mode, ...], most: int = 6) -> str:
 
 def our_device(devices: list[VideoDevice], name: str, device: str = "") -> VideoDevice | None:
     """The virtual output ``vcam run`` publishes to: ``device`` if given, else the one
-    labelled ``name`` (as :func:`vcam.output.find_labelled_device` chooses it)."""
+    labelled ``name`` (as :func:`vcam.stages.outputs.find_labelled_device` chooses it)."""
     for d in devices:
         if (d.path == device) if device else (d.label == name and d.kind is Kind.VIRTUAL):
             return d

@@ -1,6 +1,6 @@
 """The live pipeline: capture thread -> segmentation thread -> compositor/output thread.
 
-Threads hand over through :class:`~vcam.slot.LatestSlot`s, so nothing queues:
+Threads hand over through :class:`~vcam.live.slot.LatestSlot`s, so nothing queues:
 the segmenter always works on the newest frame, and if it is slower than the
 camera the compositor reuses the latest mask; the output rate follows the
 camera, not the model.  The output thread owns the frame rate: it composites
@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from vcam.capture import Frame, Source, SourceError
-from vcam.compositor import Compositor
 from vcam.config import Config, Effect
-from vcam.output import Output
-from vcam.placeholder import placeholder
-from vcam.segment import Segmenter, fits, segmenter_for
-from vcam.slot import LatestSlot
+from vcam.live.slot import LatestSlot
+from vcam.stages.capture import Frame, Source, SourceError
+from vcam.stages.compositor import Compositor
+from vcam.stages.outputs import Output
+from vcam.stages.placeholder import placeholder
+from vcam.stages.segment import Segmenter, fits, segmenter_for
 
 log = logging.getLogger(__name__)
 

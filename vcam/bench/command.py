@@ -4,13 +4,13 @@ Offline, it plays a real clip (resized to each size and JPEG-encoded, as an
 MJPG webcam delivers it) through SelfieCam's own stages -- :class:`Segmenter`,
 the :class:`Compositor`'s refinement and effect, and the BGR->I420 conversion
 a virtual camera does -- and the same frames through
-:class:`~vcam.bench_reference.ReferencePipeline`, one frame at a time on one
+:class:`~vcam.bench.reference.ReferencePipeline`, one frame at a time on one
 thread, and reports per-stage median/p95 ms, frames/s, CPU seconds per frame
 and peak RSS.  ``ms_median`` is the pipeline's own work per frame (segment
 through output conversion); capture/decode is listed as a stage but left out
 of the totals and ratios because both pipelines get the same camera frames.
 
-Live (``--live``), it runs the real threaded :class:`~vcam.pipeline.Pipeline`
+Live (``--live``), it runs the real threaded :class:`~vcam.live.pipeline.Pipeline`
 from a source paced like a camera to a recording sink, and reports the output
 rate, dropped frames, capture-to-publish latency, CPU and RSS.
 """
@@ -32,11 +32,11 @@ import cv2
 import numpy as np
 
 from vcam import assets_dir
-from vcam.bench_live import bench_live
-from vcam.bench_offline import STAGES, bench_offline, ratios
+from vcam.bench.live import bench_live
+from vcam.bench.offline import STAGES, bench_offline, ratios
 from vcam.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, setup_logging
 from vcam.config import Config, Effect, ModelChoice, Runtime
-from vcam.tuning import opencv_threads
+from vcam.system.tuning import opencv_threads
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ DEFAULT_BACKGROUND = "backgrounds/dusk-bokeh.jpg"
 def machine_info(cfg: Config) -> dict[str, Any]:
     import mediapipe as mp
 
-    from vcam.segment import pick_runtime
+    from vcam.stages.segment import pick_runtime
 
     cpu = platform.processor()
     try:

@@ -40,7 +40,7 @@ import numpy as np
 
 from vcam import assets_dir
 from vcam.config import Config, ModelChoice, Runtime
-from vcam.resample import halve_then_linear
+from vcam.stages.resample import halve_then_linear
 
 log = logging.getLogger(__name__)
 

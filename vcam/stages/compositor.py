@@ -12,10 +12,10 @@ import logging
 import cv2
 import numpy as np
 
-from vcam.backgrounds import Background, load_background
 from vcam.config import Config, Effect
-from vcam.effects import EffectParams, apply_effect
-from vcam.refine import Refiner
+from vcam.stages.backgrounds import Background, load_background
+from vcam.stages.effects import EffectParams, apply_effect
+from vcam.stages.refine import Refiner
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Masks for a stream of frames in order, on two threads (``vcam apply`` on a video).
 
-Segmentation of the next frame runs on a worker thread (:func:`vcam.ahead.run_ahead`)
+Segmentation of the next frame runs on a worker thread (:func:`vcam.offline.ahead.run_ahead`)
 while the caller composites this one.  Refinement's stateless half
 (:meth:`Refiner.prepare`) may run on either side; it goes to whichever side
 has been less busy, since which one that is depends on the frame size and
@@ -19,12 +19,12 @@ from typing import Protocol
 
 import numpy as np
 
-from vcam.ahead import run_ahead
-from vcam.refine import Prepared, Refiner
+from vcam.offline.ahead import run_ahead
+from vcam.stages.refine import Prepared, Refiner
 
 
 class Feeds(Protocol):
-    """What the stream needs of a :class:`~vcam.segment.Segmenter`."""
+    """What the stream needs of a :class:`~vcam.stages.segment.Segmenter`."""
 
     def feed(self, frame: np.ndarray) -> np.ndarray: ...
 

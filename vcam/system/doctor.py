@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from vcam.config import Config, ConfigError, load_default, user_config_path
 
 if TYPE_CHECKING:
-    from vcam.devices import VideoDevice
+    from vcam.system.devices import VideoDevice
 
 OPENCV_FIX = "pip install --force-reinstall --no-deps opencv-contrib-python"
 VIDEO_GROUP_FIX = "sudo usermod -aG video $USER, then log out and back in"
@@ -88,8 +88,8 @@ def _camera_path(spec: int | str) -> str:
 def check_camera(cfg: Config, devices: list[VideoDevice],
                  held: Callable[[str], list[str]]) -> Check:
     """The camera ``vcam run`` will open (``camera.device``), and what else is there."""
-    from vcam.capture import is_file_source
-    from vcam.devices import Kind, describe_modes
+    from vcam.stages.capture import is_file_source
+    from vcam.system.devices import Kind, describe_modes
 
     spec = cfg.camera.device
     cameras = [d for d in devices if d.kind is Kind.CAMERA]
@@ -142,8 +142,8 @@ def check_camera(cfg: Config, devices: list[VideoDevice],
 def check_virtual_camera(cfg: Config, devices: list[VideoDevice],
                          held: Callable[[str], list[str]], sys_root: Path) -> Check:
     """The v4l2loopback device SelfieCam publishes to: present, label, exclusive_caps, users."""
-    from vcam.devices import Kind, our_device
-    from vcam.output import SETUP_COMMAND
+    from vcam.stages.outputs import SETUP_COMMAND
+    from vcam.system.devices import Kind, our_device
 
     vc = cfg.virtual_camera
     name = "virtual camera"
@@ -271,7 +271,7 @@ def check_ffmpeg() -> Check:
 def check_models() -> Check:
     """The bundled models match their sha256, and a runtime for them is installed."""
     try:
-        from vcam.segment import MODELS, litert_available, verify_model
+        from vcam.stages.segment import MODELS, litert_available, verify_model
     except ImportError as e:
         return Check("models", Status.FAIL, f"cannot load the segmenter module: {e}", OPENCV_FIX)
     found = []
@@ -316,7 +316,7 @@ def run_checks(config: Path | None, sys_root: Path = Path("/sys")) -> list[Check
                                                     f"Linux-only (this is {sys.platform})"))
     else:
         try:
-            from vcam.devices import list_devices, open_by
+            from vcam.system.devices import list_devices, open_by
         except ImportError as e:
             fail = Check("devices", Status.FAIL, f"cannot inspect video devices: {e}",
                          OPENCV_FIX)

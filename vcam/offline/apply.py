@@ -1,10 +1,10 @@
 """``vcam apply``: the live effects on still images, folders of them and video files.
 
 The frames go through the very stages the live pipeline uses: the
-:class:`~vcam.segment.Segmenter` (VIDEO running mode, one per model and reused
-across inputs), the :class:`~vcam.refine.Refiner` (its temporal smoothing runs
+:class:`~vcam.stages.segment.Segmenter` (VIDEO running mode, one per model and reused
+across inputs), the :class:`~vcam.stages.refine.Refiner` (its temporal smoothing runs
 over a video's frames as it does live, and is reset between unrelated inputs)
-and the effect functions of :mod:`vcam.effects`.  Only what a file can do and a
+and the effect functions of :mod:`vcam.stages.effects`.  Only what a file can do and a
 camera cannot is added here: real alpha (``transparent`` writes RGBA) and the
 soft mask itself (``mask``).
 
@@ -30,17 +30,10 @@ import numpy as np
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from vcam.backgrounds import (
-    Background,
-    BackgroundError,
-    VideoBackground,
-    cover,
-    open_background,
-)
 from vcam.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, setup_logging
 from vcam.config import Config, ConfigError, Effect
-from vcam.effects import EffectParams, apply_effect, rgba
-from vcam.media_io import (
+from vcam.live.daemon import config_from_args as run_config_from_args
+from vcam.offline.media_io import (
     ALPHA_IMAGE_EXTENSIONS,
     ALPHA_VIDEO_EXTENSIONS,
     IMAGE_EXTENSIONS,
@@ -54,10 +47,17 @@ from vcam.media_io import (
     read_image,
     write_image,
 )
-from vcam.refine import Refiner
-from vcam.run import config_from_args as run_config_from_args
-from vcam.segment import ModelSpec, Segmenter, pick_model
-from vcam.stream import MaskStream
+from vcam.offline.stream import MaskStream
+from vcam.stages.backgrounds import (
+    Background,
+    BackgroundError,
+    VideoBackground,
+    cover,
+    open_background,
+)
+from vcam.stages.effects import EffectParams, apply_effect, rgba
+from vcam.stages.refine import Refiner
+from vcam.stages.segment import ModelSpec, Segmenter, pick_model
 
 log = logging.getLogger(__name__)
 
@@ -213,7 +213,7 @@ def plan(inputs: Sequence[str], output: str, render: Render, *,
 class SteppedVideoBackground:
     """A looping background video stepped by the processed video's clock.
 
-    The live :class:`~vcam.backgrounds.VideoBackground` plays in wall-clock time;
+    The live :class:`~vcam.stages.backgrounds.VideoBackground` plays in wall-clock time;
     a file is processed faster or slower than real time, so here the background
     frame is the one at the output frame's own timestamp.
     """

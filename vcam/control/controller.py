@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from vcam import assets_dir
-from vcam.backgrounds import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from vcam.config import Config, ConfigError, Effect, ModelChoice, hex_colour, load, parse_colour
+from vcam.stages.backgrounds import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 
 if TYPE_CHECKING:
-    from vcam.pipeline import Stats
+    from vcam.live.pipeline import Stats
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ class ControlError(ValueError):
 
 
 class Target(Protocol):
-    """What the controller drives: :class:`vcam.pipeline.Pipeline` is one."""
+    """What the controller drives: :class:`vcam.live.pipeline.Pipeline` is one."""
 
     status: str
     done: threading.Event

@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from vcam.bench_media import MjpegClip, PacedClipSource, RecordingSink
-from vcam.bench_probes import median, percentile, rss_mb, thread_cpu_s
+from vcam.bench.media import MjpegClip, PacedClipSource, RecordingSink
+from vcam.bench.probes import median, percentile, rss_mb, thread_cpu_s
 from vcam.config import Config
-from vcam.pipeline import Pipeline
+from vcam.live.pipeline import Pipeline
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 
 from vcam.config import Colour, hex_colour, parse_colour
-from vcam.effects import solid
-from vcam.images import ImageReadError, read_bgr
-from vcam.slot import LatestSlot
+from vcam.live.slot import LatestSlot
+from vcam.stages.effects import solid
+from vcam.stages.images import ImageReadError, read_bgr
 
 log = logging.getLogger(__name__)
 

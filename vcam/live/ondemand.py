@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 
-from vcam.consumers import process_name, viewers
+from vcam.system.consumers import process_name, viewers
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""``vcam bench``: speed against the naive pipeline.  Only the CLI imports this package."""

@@ -1,0 +1,1 @@
+"""The live run: the threads, their latest-value hand-over, reconnection and the daemon."""

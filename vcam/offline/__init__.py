@@ -1,0 +1,1 @@
+"""Files: ``vcam apply`` and its media reading and writing."""

@@ -1,0 +1,2 @@
+"""System integration: devices, who holds them, the instance lock,
+doctor, autostart and process tuning."""
