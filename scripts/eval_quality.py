@@ -42,7 +42,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from vcam import assets_dir  # noqa: E402
-from vcam.config import Config, Effect, ModelChoice, RefineConfig, load  # noqa: E402
+from vcam.config import Config, ModelChoice, RefineConfig, load  # noqa: E402
 from vcam.stages.backgrounds import load_background  # noqa: E402
 from vcam.stages.effects import EffectParams, apply_effect  # noqa: E402
 from vcam.stages.placeholder import caption  # noqa: E402
@@ -276,7 +276,7 @@ def save_pictures(models: Models, cfg: Config, photo: Path, out_dir: Path) -> li
                            light_wrap_width=cfg.refine.light_wrap_width)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for effect in (Effect.BLUR, Effect.REPLACE, Effect.DESATURATE, Effect.TRANSPARENT):
+    for effect in ("blur", "replace", "desaturate", "transparent"):
         before = apply_effect(effect, frame, raw, before_p)
         after = apply_effect(effect, frame, refined, after_p)
         gap = np.full((h, 4, 3), 255, np.uint8)

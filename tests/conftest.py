@@ -28,6 +28,19 @@ def shared() -> Path:
     return media
 
 
+def imread(path: Path | str, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:
+    """``cv2.imread`` that fails the test, naming the file, instead of returning None."""
+    image = cv2.imread(str(path), flags)
+    assert image is not None, f"cannot read {path}"
+    return image
+
+
+def face_cascade() -> cv2.CascadeClassifier:
+    """OpenCV's own frontal face detector: an independent judge of where a face is."""
+    folder: str = cv2.data.haarcascades  # type: ignore[attr-defined]
+    return cv2.CascadeClassifier(folder + "haarcascade_frontalface_default.xml")
+
+
 def read_frames(path: Path, n: int, step: int = 1) -> list[np.ndarray]:
     """The first ``n`` frames of a video (every ``step``-th)."""
     cap = cv2.VideoCapture(str(path))

@@ -66,8 +66,13 @@ def test_a_failing_step_raises_at_its_item() -> None:
 
 
 def test_stopping_early_leaves_no_worker_behind() -> None:
-    done = []
-    it = run_ahead(range(100), lambda i: done.append(i) or i, name="stop-test")
+    done: list[int] = []
+
+    def step(i: int) -> int:
+        done.append(i)
+        return i
+
+    it = run_ahead(range(100), step, name="stop-test")
     for item, _ in it:
         if item == 5:
             break

@@ -11,12 +11,14 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from tests.conftest import face_cascade, imread
 from vcam.cli import main
 from vcam.config import Config
 from vcam.stages.segment import Segmenter, pick_model
@@ -48,7 +50,7 @@ def apply(*args: str | Path) -> int:
 
 
 def read(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    image = imread(path, cv2.IMREAD_UNCHANGED)
     assert image is not None, f"{path} was not written or is not an image"
     return image
 
@@ -168,7 +170,7 @@ def test_desaturate_greys_the_background_and_keeps_the_face(
     assert background.mean() > 0.2
     assert sat_in[background].mean() > 20, "the photo's background has colour to lose"
     assert sat_out[background].mean() < 2
-    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    cascade = face_cascade()
     faces = cascade.detectMultiScale(cv2.cvtColor(source, cv2.COLOR_BGR2GRAY), 1.1, 5,
                                      minSize=(80, 80))
     assert len(faces) >= 1, "no face found in the portrait"
@@ -208,7 +210,7 @@ def test_replace_puts_the_image_where_the_background_was(
 
 # -- videos --------------------------------------------------------------------------
 
-def _video_stream(streams: list[dict[str, object]]) -> dict[str, object]:
+def _video_stream(streams: list[dict[str, Any]]) -> dict[str, Any]:
     return next(s for s in streams if s["codec_type"] == "video")
 
 
@@ -221,10 +223,10 @@ def test_webm_keeps_alpha_frames_fps_and_audio(clip: Path, tmp_path: Path,
     streams = ffprobe(out)
     video = _video_stream(streams)
     assert video["codec_name"] == "vp9"
-    assert video.get("tags", {}).get("alpha_mode") == "1"  # type: ignore[union-attr]
+    assert video.get("tags", {}).get("alpha_mode") == "1"
     assert (video["width"], video["height"]) == (640, 360)
     assert video["r_frame_rate"] == f"{CLIP_FPS}/1"
-    assert int(video["nb_read_frames"]) == CLIP_FRAMES  # type: ignore[call-overload]
+    assert int(video["nb_read_frames"]) == CLIP_FRAMES
     assert [s["codec_name"] for s in streams if s["codec_type"] == "audio"] == ["opus"]
     # Decode with libvpx (FFmpeg's own VP9 decoder drops the alpha plane).
     raw = subprocess.run(["ffmpeg", "-v", "error", "-c:v", "libvpx-vp9", "-i", str(out),
@@ -245,7 +247,7 @@ def test_mp4_keeps_frames_fps_size_and_audio_quietly(clip: Path, tmp_path: Path,
     streams = ffprobe(out)
     video = _video_stream(streams)
     assert (video["width"], video["height"], video["r_frame_rate"]) == (640, 360, "25/1")
-    assert int(video["nb_read_frames"]) == CLIP_FRAMES  # type: ignore[call-overload]
+    assert int(video["nb_read_frames"]) == CLIP_FRAMES
     assert any(s["codec_type"] == "audio" for s in streams)
     assert not list(tmp_path.glob(".*partial*"))
 
@@ -278,7 +280,7 @@ def test_without_ffmpeg_alpha_video_names_the_fix_and_mp4_falls_back(
 
 
 def test_video_background_steps_with_the_frame_clock_and_loops(clip: Path) -> None:
-    from vcam.offline.apply import SteppedVideoBackground
+    from vcam.stages.backgrounds import VideoBackground
 
     cap = cv2.VideoCapture(str(clip))
     frames = []
@@ -286,12 +288,12 @@ def test_video_background_steps_with_the_frame_clock_and_loops(clip: Path) -> No
         frames.append(got[1])
     cap.release()
     assert len(frames) == CLIP_FRAMES
-    bg = SteppedVideoBackground(clip)
+    bg = VideoBackground(clip, realtime=False)
     try:
         for t, index in [(0.0, 0), (3 / CLIP_FPS, 3), ((CLIP_FRAMES + 1) / CLIP_FPS, 1),
                          (2 / CLIP_FPS, 2), (0.5 / CLIP_FPS, 0)]:
-            assert np.array_equal(bg.frame_at(t, 640, 360), frames[index]), (t, index)
-        assert bg.frame_at(0.0, 320, 180).shape == (180, 320, 3)
+            assert np.array_equal(bg.frame(640, 360, t), frames[index]), (t, index)
+        assert bg.frame(320, 180, 0.0).shape == (180, 320, 3)
     finally:
         bg.close()
 

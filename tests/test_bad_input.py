@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import DEMO_CLIP, read_frames
-from vcam.config import Config, ConfigError, Effect, parse
+from vcam.config import Config, parse
+from vcam.errors import ConfigError
 from vcam.stages.backgrounds import (
     Background,
     BackgroundError,
@@ -123,11 +124,11 @@ class BreakingBackground:
         self.inner, self.failures = inner, failures
         self.description = "breaking"
 
-    def frame(self, width: int, height: int) -> np.ndarray:
+    def frame(self, width: int, height: int, t: float = 0.0) -> np.ndarray:
         if self.failures > 0:
             self.failures -= 1
             raise OSError("background file went away")
-        return self.inner.frame(width, height)
+        return self.inner.frame(width, height, t)
 
     def close(self) -> None:
         self.inner.close()
@@ -136,7 +137,7 @@ class BreakingBackground:
 def test_a_failing_effect_passes_frames_through_logged_once(
         caplog: pytest.LogCaptureFixture) -> None:
     frame = read_frames(DEMO_CLIP, 1)[0]
-    comp = Compositor(Config(effect=Effect.REPLACE))
+    comp = Compositor(Config(effect="replace"))
     comp._background = BreakingBackground(open_background("#0000ff"), failures=5)
     confidence = np.ones((256, 256), np.float32) * 0.0  # all background
     with caplog.at_level(logging.ERROR):

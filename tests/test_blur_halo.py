@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.conftest import imread
 from vcam.config import ModelChoice, RefineConfig
 from vcam.stages.effects import EffectParams, blend, effect_blur, effect_replace
 from vcam.stages.refine import Refiner
@@ -32,8 +33,8 @@ BACKGROUND = (40, 160, 40)  # BGR: a green none of the children wear near their 
 def scene():
     """(frame, alpha, band): the children on the green, their matte scaled to
     720p, and a band 4..20 px outside them."""
-    photo = cv2.resize(cv2.imread(str(PHOTO)), (1280, 720), interpolation=cv2.INTER_LINEAR)
-    alpha = cv2.resize(cv2.imread(str(MATTE), cv2.IMREAD_GRAYSCALE), (1280, 720),
+    photo = cv2.resize(imread(PHOTO), (1280, 720), interpolation=cv2.INTER_LINEAR)
+    alpha = cv2.resize(imread(MATTE, cv2.IMREAD_GRAYSCALE), (1280, 720),
                        interpolation=cv2.INTER_LINEAR)
     green = np.empty_like(photo)
     green[:] = BACKGROUND

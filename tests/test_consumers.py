@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Holder
-from vcam.stages.capture import CameraSource, SourceError
-from vcam.system.consumers import holders, is_probe, process_name, viewers
+from vcam.errors import SourceError
+from vcam.stages.capture import CameraSource
+from vcam.system.consumers import held_by_others, holders, is_probe, process_name, viewers
 
 
 def test_sees_another_process_holding_the_file_and_not_after(
@@ -45,12 +46,12 @@ def test_busy_camera_names_the_program_holding_it(
     dev.write_bytes(b"")
     holder = hold_open(dev)
     with pytest.raises(SourceError) as e:
-        CameraSource(str(dev), 640, 480, 30)
+        CameraSource(str(dev), 640, 480, 30, held_by=held_by_others)
     msg = str(e.value)
     assert "is busy: python" in msg and f"(pid {holder.pid}) has it open" in msg
     holder.release()
     with pytest.raises(SourceError, match="video devices found"):
-        CameraSource(str(dev), 640, 480, 30)
+        CameraSource(str(dev), 640, 480, 30, held_by=held_by_others)
 
 
 def test_our_own_probes_are_no_viewers(tmp_path: Path) -> None:

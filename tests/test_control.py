@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DEMO_CLIP
-from vcam.config import Effect, load
+from vcam.config import load
 from vcam.control.controller import ControlError, Controller
 from vcam.control.watch import ConfigWatcher
 from vcam.live.pipeline import Pipeline
@@ -45,7 +45,7 @@ def test_watcher_reports_an_edit_once(live: tuple[Controller, Pipeline, Path]) -
         controller.set_mirror(True)  # a tray choice on a key the edit leaves alone
         path.write_text('effect = "desaturate"\nblur = 12\n', encoding="utf-8")
         assert changed.wait(3), "the edit was not seen"
-        assert pipeline.config.effect is Effect.DESATURATE and pipeline.config.mirror
+        assert pipeline.config.effect == "desaturate" and pipeline.config.mirror
         changed.clear()
         path.write_text('effect = "desaturate"\nblur = 99\n', encoding="utf-8")
         assert changed.wait(3)
@@ -63,9 +63,9 @@ def test_reload_takes_the_whole_file_and_a_missing_file_is_refused(
     controller.set_effect("none")
     controller.set_blur(40)
     assert controller.reload() is True  # a plain reload: every live key from the file
-    assert (pipeline.config.effect, pipeline.config.blur) == (Effect.BLUR, 12)
+    assert (pipeline.config.effect, pipeline.config.blur) == ("blur", 12)
     path.unlink()
     with pytest.raises(ControlError, match="does not exist; nothing to reload"):
         controller.reload()
     assert controller.reload(edits_only=True) is True  # the watcher: keep what runs
-    assert pipeline.config.effect is Effect.BLUR
+    assert pipeline.config.effect == "blur"

@@ -9,9 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import DEMO_CLIP, read_frames
+from tests.conftest import DEMO_CLIP, face_cascade, imread, read_frames
 from vcam import assets_dir
-from vcam.config import Config, Effect
+from vcam.config import Config
 from vcam.stages.compositor import Compositor
 from vcam.stages.effects import blend, rgba
 from vcam.stages.segment import Segmenter
@@ -21,7 +21,7 @@ BLUE = "#0000ff"
 
 def face_box(frame: np.ndarray) -> tuple[int, int, int, int]:
     """The largest face OpenCV's own detector finds (x, y, w, h): an independent judge."""
-    cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    cascade = face_cascade()
     faces = cascade.detectMultiScale(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), 1.1, 5)
     assert len(faces), "no face found in the test frame"
     x, y, w, h = max(faces, key=lambda f: f[2] * f[3])
@@ -38,7 +38,7 @@ def run_effect(seg: Segmenter, frames: list[np.ndarray], cfg: Config) -> tuple[l
     outs, alphas = [], []
     for i, f in enumerate(frames):
         conf = seg.segment(f, i / 30)
-        alphas.append(comp.alpha(f, conf))
+        alphas.append(comp.refiner.refine(conf, f))
         outs.append(comp.compose(f, conf))
     comp.close()
     return outs, alphas
@@ -57,7 +57,7 @@ def background_region(alpha: np.ndarray) -> np.ndarray:
 
 
 def test_replace_with_colour(landscape_segmenter: Segmenter, clip: list[np.ndarray]) -> None:
-    outs, alphas = run_effect(landscape_segmenter, clip, Config(effect=Effect.REPLACE,
+    outs, alphas = run_effect(landscape_segmenter, clip, Config(effect="replace",
                                                                 background=BLUE))
     for frame, out, alpha in zip(clip, outs, alphas, strict=True):
         bg = background_region(alpha)
@@ -71,17 +71,17 @@ def test_replace_with_bundled_image(landscape_segmenter: Segmenter,
                                     clip: list[np.ndarray]) -> None:
     path = assets_dir() / "backgrounds" / "ocean-gradient.jpg"
     outs, alphas = run_effect(landscape_segmenter, clip[:3],
-                              Config(effect=Effect.REPLACE, background=str(path)))
+                              Config(effect="replace", background=str(path)))
     h, w = clip[0].shape[:2]
     from vcam.stages.backgrounds import cover
-    expected = cover(cv2.imread(str(path)), w, h)
+    expected = cover(imread(path), w, h)
     bg = background_region(alphas[0])
     assert np.abs(outs[0][bg].astype(int) - expected[bg]).mean() < 2
 
 
 def test_blur_keeps_face_and_softens_background(landscape_segmenter: Segmenter,
                                                 clip: list[np.ndarray]) -> None:
-    outs, alphas = run_effect(landscape_segmenter, clip, Config(effect=Effect.BLUR, blur=20))
+    outs, alphas = run_effect(landscape_segmenter, clip, Config(effect="blur", blur=20))
     for frame, out, alpha in zip(clip, outs, alphas, strict=True):
         bg = background_region(alpha)
         lap_in = np.abs(cv2.Laplacian(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.CV_32F))
@@ -93,7 +93,7 @@ def test_blur_keeps_face_and_softens_background(landscape_segmenter: Segmenter,
 
 def test_desaturate_grays_background_only(landscape_segmenter: Segmenter,
                                           clip: list[np.ndarray]) -> None:
-    outs, alphas = run_effect(landscape_segmenter, clip, Config(effect=Effect.DESATURATE))
+    outs, alphas = run_effect(landscape_segmenter, clip, Config(effect="desaturate"))
     for frame, out, alpha in zip(clip, outs, alphas, strict=True):
         sat_in = cv2.cvtColor(frame, cv2.COLOR_BGR2HSV)[..., 1]
         sat_out = cv2.cvtColor(out, cv2.COLOR_BGR2HSV)[..., 1]
@@ -107,7 +107,7 @@ def test_desaturate_grays_background_only(landscape_segmenter: Segmenter,
 def test_transparent_live_uses_key_colour(landscape_segmenter: Segmenter,
                                           clip: list[np.ndarray]) -> None:
     outs, alphas = run_effect(landscape_segmenter, clip[:3],
-                              Config(effect=Effect.TRANSPARENT, key_colour=(0, 255, 0)))
+                              Config(effect="transparent", key_colour=(0, 255, 0)))
     bg = background_region(alphas[0])
     assert np.abs(outs[0][bg].astype(int) - (0, 255, 0)).max() <= 1
     out4 = rgba(clip[0], alphas[0])
@@ -118,15 +118,15 @@ def test_transparent_live_uses_key_colour(landscape_segmenter: Segmenter,
 
 
 def test_none_and_mirror(landscape_segmenter: Segmenter, clip: list[np.ndarray]) -> None:
-    outs, _ = run_effect(landscape_segmenter, clip[:2], Config(effect=Effect.NONE))
+    outs, _ = run_effect(landscape_segmenter, clip[:2], Config(effect="none"))
     assert np.array_equal(outs[0], clip[0])
-    outs, _ = run_effect(landscape_segmenter, clip[:2], Config(effect=Effect.NONE, mirror=True))
+    outs, _ = run_effect(landscape_segmenter, clip[:2], Config(effect="none", mirror=True))
     assert np.array_equal(outs[0], clip[0][:, ::-1])
 
 
 def test_no_person_gets_no_person(shared: Path, landscape_segmenter: Segmenter) -> None:
     frames = read_frames(shared / "video" / "pyfeat_no_person_960x540.mp4", 8, step=10)
-    _, alphas = run_effect(landscape_segmenter, frames, Config(effect=Effect.BLUR))
+    _, alphas = run_effect(landscape_segmenter, frames, Config(effect="blur"))
     for a in alphas:
         assert (a > 127).mean() < 0.02
 

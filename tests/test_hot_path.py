@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import imread
 from vcam.stages import effects
 from vcam.stages.effects import add_enlarged, blend, blend_into, solid
 from vcam.stages.resample import enlarge_part, halve_then_linear, shrink
@@ -60,10 +61,10 @@ def test_blend_equals_the_whole_frame_blend(h: int, w: int, seed: int, kind: str
 
 @pytest.mark.skipif(not PHOTO.is_file(), reason=f"shared test media not found at {PHOTO}")
 def test_blend_into_a_real_photo_at_1080p() -> None:
-    photo = cv2.resize(cv2.imread(str(PHOTO)), (1920, 1080))
+    photo = cv2.resize(imread(PHOTO), (1920, 1080))
     alpha = np.zeros((1080, 1920), np.uint8)
     cv2.ellipse(alpha, (960, 700), (420, 520), 0, 0, 360, 255, -1)
-    alpha = cv2.GaussianBlur(alpha, (0, 0), 12)
+    alpha = np.asarray(cv2.GaussianBlur(alpha, (0, 0), 12), np.uint8)
     key = solid(photo.shape, (0, 255, 0))
     expected = whole_frame_blend(photo, key, alpha)
     out = blend_into(key, photo, alpha)
@@ -76,7 +77,7 @@ def test_blend_into_a_real_photo_at_1080p() -> None:
 @pytest.mark.skipif(not PHOTO.is_file(), reason=f"shared test media not found at {PHOTO}")
 @pytest.mark.parametrize("size", [(1920, 1080), (1280, 720), (640, 480)])
 def test_shrink_is_close_to_an_area_average(size: tuple[int, int]) -> None:
-    frame = cv2.resize(cv2.imread(str(PHOTO)), size, interpolation=cv2.INTER_CUBIC)
+    frame = cv2.resize(imread(PHOTO), size, interpolation=cv2.INTER_CUBIC)
     for target in [(256, 144), (256, 256), (320, 180)]:
         area = cv2.resize(frame, target, interpolation=cv2.INTER_AREA).astype(int)
         dst = np.empty((target[1], target[0], 3), np.uint8)
@@ -87,10 +88,10 @@ def test_shrink_is_close_to_an_area_average(size: tuple[int, int]) -> None:
 
 @pytest.mark.skipif(not PHOTO.is_file(), reason=f"shared test media not found at {PHOTO}")
 def test_a_strong_blur_done_narrower_looks_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
-    photo = cv2.resize(cv2.imread(str(PHOTO)), (1280, 720), interpolation=cv2.INTER_CUBIC)
+    photo = cv2.resize(imread(PHOTO), (1280, 720), interpolation=cv2.INTER_CUBIC)
     alpha = np.zeros((720, 1280), np.uint8)
     cv2.ellipse(alpha, (640, 470), (280, 350), 0, 0, 360, 255, -1)
-    alpha = cv2.GaussianBlur(alpha, (0, 0), 8)
+    alpha = np.asarray(cv2.GaussianBlur(alpha, (0, 0), 8), np.uint8)
     assert effects.blur_work_width(12, 1280) == effects.BLUR_WORK_WIDTH // 2
     narrow = effects.blurred_background(photo, alpha, 12)
     monkeypatch.setattr(effects, "BLUR_MIN_SIGMA", 1000.0)  # always the full work width
@@ -105,7 +106,7 @@ def test_a_strong_blur_done_narrower_looks_the_same(monkeypatch: pytest.MonkeyPa
                                           ((1920, 1080), (480, 270)), ((640, 480), (640, 480))])
 def test_halve_then_linear_is_close_to_an_area_average(
         size: tuple[int, int], target: tuple[int, int]) -> None:
-    frame = cv2.resize(cv2.imread(str(PHOTO)), size, interpolation=cv2.INTER_CUBIC)
+    frame = cv2.resize(imread(PHOTO), size, interpolation=cv2.INTER_CUBIC)
     area = cv2.resize(frame, target, interpolation=cv2.INTER_AREA).astype(int)
     out = halve_then_linear(frame, target)
     assert out.shape == (target[1], target[0], 3)

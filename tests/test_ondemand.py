@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.conftest import DEMO_CLIP, Holder
 from tests.test_pipeline import Recorder
-from vcam.config import Config, Effect
+from vcam.config import Config
 from vcam.live.ondemand import OnDemand
 from vcam.live.pipeline import Pipeline
 from vcam.stages.capture import VideoFileSource
@@ -39,7 +39,7 @@ def test_camera_runs_only_while_someone_watches(
             super().close()
 
     out = Recorder(keep=5)
-    p = Pipeline(Config(effect=Effect.NONE), CountingSource(), out, reopen=CountingSource, fps=30)
+    p = Pipeline(Config(effect="none"), CountingSource(), out, reopen=CountingSource, fps=30)
     watch = OnDemand(str(device), p.set_idle, period=0.1, grace=0.5)
     p.start()
     watch.start()

@@ -8,8 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import DEMO_CLIP, read_frames
-from vcam.config import ConfigError, ModelChoice, Runtime, parse
+from tests.conftest import DEMO_CLIP, imread, read_frames
+from vcam.config import ModelChoice, Runtime, parse
+from vcam.errors import ConfigError
 from vcam.stages import segment
 from vcam.stages.segment import MODELS, Segmenter, pick_runtime
 
@@ -46,8 +47,8 @@ def test_litert_and_mediapipe_agree_on_webcam_frames(
 def test_litert_keeps_the_ground_truth_score(shared: Path) -> None:
     """The children photo's real alpha matte: IoU of the raw 0.5 cut stays at
     MediaPipe's level (0.944 measured through Tasks)."""
-    photo = cv2.imread(str(shared / "gt" / "realesrgan_children5_566x350_rgb.png"))
-    gt = cv2.imread(str(shared / "gt" / "realesrgan_children5_566x350_alpha.png"),
+    photo = imread(shared / "gt" / "realesrgan_children5_566x350_rgb.png")
+    gt = imread(shared / "gt" / "realesrgan_children5_566x350_alpha.png",
                     cv2.IMREAD_GRAYSCALE) > 127
     seg = Segmenter(MODELS[ModelChoice.GENERAL], runtime=Runtime.LITERT)
     try:

@@ -15,7 +15,7 @@ import numpy as np
 from tests.conftest import DEMO_CLIP
 from tests.test_pipeline import rss_mb
 from vcam import assets_dir
-from vcam.config import Config, Effect
+from vcam.config import Config
 from vcam.live.pipeline import Pipeline
 from vcam.stages.capture import VideoFileSource
 
@@ -53,7 +53,7 @@ class Sink:
 
 def test_one_minute_soak_is_flat() -> None:
     sink = Sink()
-    cfg = Config(effect=Effect.BLUR)
+    cfg = Config(effect="blur")
     p = Pipeline(cfg, VideoFileSource(DEMO_CLIP), sink, fps=30)
     p.start()
     t0 = time.monotonic()
@@ -62,9 +62,10 @@ def test_one_minute_soak_is_flat() -> None:
         while time.monotonic() - t0 < SECONDS:
             time.sleep(2.5)
             step += 1
-            effect = [Effect.REPLACE, Effect.BLUR, Effect.DESATURATE, Effect.TRANSPARENT][step % 4]
+            effect = ["replace", "blur", "desaturate", "transparent"][step % 4]
             p.configure(cfg.replace(effect=effect, background=BACKGROUNDS[step % 3]))
     finally:
+        camera_fps = p.stats.captured / (time.monotonic() - t0)
         p.stop()
     assert p.error is None
     warm = [s for s in sink.samples if s[0] - t0 > 10]
@@ -76,5 +77,6 @@ def test_one_minute_soak_is_flat() -> None:
     assert max(rss) - rss[0] <= 20, "RSS grew by more than 20 MB after warm-up"
     # A looping-video background brings one reader thread of its own, and only one.
     assert max(threads) - min(threads) <= 1, f"thread count changed: {sorted(threads)}"
-    assert np.median(fps) > 28
-    assert min(fps) > 20
+    # Against the camera's own rate in the same run (a loaded machine slows both).
+    assert np.median(fps) > 0.93 * camera_fps, camera_fps
+    assert min(fps) > 0.66 * camera_fps, camera_fps

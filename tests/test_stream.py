@@ -57,7 +57,7 @@ def test_same_masks_as_refining_one_frame_at_a_time(
     serial = Refiner(RefineConfig())
     expected = [serial.refine(c, f) for c, f in zip(confidences, clip, strict=True)]
     stream = MaskStream(lookup(confidences, model_delay), Refiner(RefineConfig()))
-    got = []
+    got: list[np.ndarray] = []
     for frame, t, alpha in stream.run((f, i / 30) for i, f in enumerate(clip)):
         assert frame is clip[len(got)] and t == len(got) / 30
         got.append(alpha)

@@ -9,30 +9,22 @@ believes in but never gets.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import enum
 import os
-import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from vcam import assets_dir
+from vcam.colours import COLOUR_FORMS, Colour, meant_as_colour, parse_colour
+from vcam.errors import ConfigError
+from vcam.stages.effects import effect_names
+from vcam.tables import TableReader
 
-Colour = tuple[int, int, int]
-"""An RGB colour, each channel 0..255."""
-
-
-class Effect(enum.StrEnum):
-    """The effects, by the names the CLI, the tray and config.toml share."""
-
-    NONE = "none"
-    REPLACE = "replace"
-    BLUR = "blur"
-    DESATURATE = "desaturate"
-    TRANSPARENT = "transparent"
+BLUR_MIN, BLUR_MAX = 1, 50
+"""Background blur strength: 1 (soft) .. 50 (heavy), wherever a blur is given."""
 
 
 class ModelChoice(enum.StrEnum):
@@ -47,45 +39,6 @@ class Runtime(enum.StrEnum):
     AUTO = "auto"
     LITERT = "litert"
     MEDIAPIPE = "mediapipe"
-
-
-class ConfigError(ValueError):
-    """A configuration value is wrong; the message names file, key and what is allowed."""
-
-    def __init__(self, source: str, key: str, message: str) -> None:
-        self.source = source
-        self.key = key
-        super().__init__(f"{source}: {key}: {message}")
-
-
-NAMED_COLOURS: dict[str, Colour] = {
-    "white": (255, 255, 255),
-    "black": (0, 0, 0),
-    "green": (0, 255, 0),
-    "blue": (0, 0, 255),
-    "red": (255, 0, 0),
-    "gray": (128, 128, 128),
-    "grey": (128, 128, 128),
-    "magenta": (255, 0, 255),
-}
-_HEX = re.compile(r"^#?([0-9a-fA-F]{6})$")
-
-
-def parse_colour(text: str) -> Colour | None:
-    """``#rrggbb``, ``rrggbb`` or a name from :data:`NAMED_COLOURS`; None if it is none of these."""
-    text = text.strip()
-    if text.lower() in NAMED_COLOURS:
-        return NAMED_COLOURS[text.lower()]
-    m = _HEX.match(text)
-    if not m:
-        return None
-    v = int(m.group(1), 16)
-    return (v >> 16) & 255, (v >> 8) & 255, v & 255
-
-
-def hex_colour(colour: Colour) -> str:
-    """``(r, g, b)`` as ``#rrggbb``."""
-    return "#{:02x}{:02x}{:02x}".format(*colour)
 
 
 @dataclass(frozen=True)
@@ -113,40 +66,45 @@ class VirtualCameraConfig:
     """Use the webcam only while an application has SelfieCam open."""
 
 
+def _within(default: Any, lo: float, hi: float) -> Any:
+    """A field's default and the range config.toml may set it in."""
+    return field(default=default, metadata={"range": (lo, hi)})
+
+
 @dataclass(frozen=True)
 class RefineConfig:
     """How the model's confidence becomes a frame-size soft alpha (see vcam.stages.refine),
     and how the person's edge meets a replaced background."""
 
-    threshold: float = 0.5
-    softness: float = 0.3
+    threshold: float = _within(0.5, 0.05, 0.95)
+    softness: float = _within(0.3, 0.0, 1.0)
     """Width of the soft ramp around ``threshold``; 0 is a hard cut."""
     temporal: bool = True
-    temporal_strength: float = 0.97
+    temporal_strength: float = _within(0.97, 0.0, 0.99)
     """The previous mask's share at most, where the mask is unsure or still (0..0.99)."""
-    motion_level: int = 20
+    motion_level: int = _within(20, 0, 255)
     """Grey-level change (0..255) that counts as motion: still parts of the picture
     are steadied even where the mask is sure, and an unsure edge that clearly
     moved (about 3x this) is not; 0 = steady unsure pixels only."""
-    min_blob: float = 0.005
+    min_blob: float = _within(0.005, 0.0, 0.5)
     """Drop disconnected person blobs smaller than this fraction of the frame; 0 = off."""
-    min_hole: float = 0.0
+    min_hole: float = _within(0.0, 0.0, 0.5)
     """Fill holes in the person smaller than this fraction of the frame; 0 = off."""
     guided: bool = True
     """Snap the upsampled mask to the frame's edges with a guided filter."""
-    guided_width: int = 320
+    guided_width: int = _within(320, 64, 1920)
     """The guided filter works on the frame shrunk by a whole factor to at most
     this wide (past about 512 it stops fitting the CPU's cache and slows down)."""
-    guided_radius: int = 8
+    guided_radius: int = _within(8, 1, 64)
     """Guided filter radius, in pixels of a 640-wide frame."""
-    guided_eps: float = 0.001
+    guided_eps: float = _within(0.001, 1e-05, 1.0)
     """Guided filter regularisation: larger follows the image's edges less."""
-    feather: float = 0.0
+    feather: float = _within(0.0, 0.0, 50.0)
     """Outward feather, a blur sigma in pixels of a 640-wide frame; 0 = off."""
-    light_wrap: float = 0.2
+    light_wrap: float = _within(0.2, 0.0, 1.0)
     """``replace``: how much of the new background's light spills over the
     person's edge, 0 (off) .. 1."""
-    light_wrap_width: float = 6.0
+    light_wrap_width: float = _within(6.0, 0.5, 50.0)
     """``replace``: how far the light reaches in, in pixels of a 640-wide frame."""
 
 
@@ -154,7 +112,8 @@ class RefineConfig:
 class Config:
     """The whole configuration.  ``source`` says where it came from, for messages."""
 
-    effect: Effect = Effect.BLUR
+    effect: str = "blur"
+    """One of the registered effects (vcam.stages.effects.EFFECTS)."""
     model: ModelChoice = ModelChoice.GENERAL
     """general by default: on the 16:9 test clips the landscape model's raw mask flips
     ~10x more pixels per frame (0.0072 vs 0.0006), for ~1.5 ms less per frame."""
@@ -193,85 +152,6 @@ def user_config_path() -> Path:
 _LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
-class _Reader:
-    """Pulls typed values out of one TOML table, remembering which keys were used."""
-
-    def __init__(self, source: str, table: Mapping[str, Any], prefix: str = "") -> None:
-        self.source = source
-        self.table = table
-        self.prefix = prefix
-        self.used: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}{name}"
-
-    def error(self, name: str, message: str) -> ConfigError:
-        return ConfigError(self.source, self.key(name), message)
-
-    def get(self, name: str, default: Any) -> Any:
-        self.used.add(name)
-        return self.table.get(name, default)
-
-    def integer(self, name: str, default: int, lo: int, hi: int) -> int:
-        v = self.get(name, default)
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise self.error(name, f"expected a whole number from {lo} to {hi}, got {v!r}")
-        if not lo <= v <= hi:
-            raise self.error(name, f"must be from {lo} to {hi}, got {v}")
-        return v
-
-    def boolean(self, name: str, default: bool) -> bool:
-        v = self.get(name, default)
-        if not isinstance(v, bool):
-            raise self.error(name, f"expected true or false, got {v!r}")
-        return v
-
-    def string(self, name: str, default: str) -> str:
-        v = self.get(name, default)
-        if not isinstance(v, str):
-            raise self.error(name, f"expected a string, got {v!r}")
-        return v
-
-    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
-        v = self.string(name, default)
-        if v not in allowed:
-            raise self.error(
-                name, f"must be one of {', '.join(allowed)}, got {v!r}{_hint(v, allowed)}")
-        return v
-
-    def number(self, name: str, default: float, lo: float, hi: float) -> float:
-        v = self.get(name, default)
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise self.error(name, f"expected a number from {lo} to {hi}, got {v!r}")
-        if not lo <= v <= hi:
-            raise self.error(name, f"must be from {lo} to {hi}, got {v}")
-        return float(v)
-
-    def colour(self, name: str, default: str) -> Colour:
-        v = self.string(name, default)
-        c = parse_colour(v)
-        if c is None:
-            raise self.error(name, f"expected a colour like '#00ff00' or a name "
-                                   f"({', '.join(NAMED_COLOURS)}), got {v!r}")
-        return c
-
-    def table_of(self, name: str) -> _Reader:
-        v = self.get(name, {})
-        if not isinstance(v, Mapping):
-            raise self.error(name, f"expected a table [{self.key(name)}], got {v!r}")
-        return _Reader(self.source, v, f"{self.key(name)}.")
-
-    def reject_unknown(self) -> None:
-        for k in self.table:
-            if k not in self.used:
-                raise self.error(k, f"unknown key{_hint(k, tuple(self.used))}")
-
-
-def _hint(word: str, allowed: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(word, list(allowed), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def resolve_path(text: str, base: Path | None) -> Path:
     """A path from config: ``~`` expanded, relative to the config file's folder,
     and, when not found there, relative to the bundled assets (so
@@ -286,27 +166,20 @@ def resolve_path(text: str, base: Path | None) -> Path:
     return (base / p) if base is not None else p
 
 
-def parse(data: Mapping[str, Any], source: str, base: Path | None = None) -> Config:
-    """Validate a TOML document (already decoded) into a :class:`Config`."""
-    d = Config()
-    r = _Reader(source, data)
-    effect = Effect(r.choice("effect", d.effect.value, tuple(e.value for e in Effect)))
-    model = ModelChoice(r.choice("model", d.model.value, tuple(m.value for m in ModelChoice)))
-    runtime = Runtime(r.choice("runtime", d.runtime.value, tuple(m.value for m in Runtime)))
-    mirror = r.boolean("mirror", d.mirror)
-    background = r.string("background", d.background)
-    if parse_colour(background) is None and background:
-        background = str(resolve_path(background, base))
-    raw_bgs = r.get("backgrounds", [])
-    if not isinstance(raw_bgs, list) or not all(isinstance(b, str) for b in raw_bgs):
-        raise r.error("backgrounds", f"expected a list of paths, got {raw_bgs!r}")
-    backgrounds = tuple(resolve_path(b, base) for b in raw_bgs)
-    blur = r.integer("blur", d.blur, 1, 50)
-    key_colour = r.colour("key_colour", "#00ff00")
-    log_level = r.choice("log_level", d.log_level, _LOG_LEVELS)
+def background_spec(text: str, base: Path | None,
+                    error: Callable[[str], Exception]) -> str:
+    """A background as the config holds it: a colour as written, a path resolved
+    (:func:`resolve_path`).  Text starting with ``#`` is a colour, never a file, so a
+    mistyped colour says how a colour must look instead of "no such file"."""
+    if not text or parse_colour(text) is not None:
+        return text
+    if meant_as_colour(text):
+        raise error(f"{text!r} is not a colour: give {COLOUR_FORMS}")
+    return str(resolve_path(text, base))
 
-    c = r.table_of("camera")
-    dc = d.camera
+
+def _camera(c: TableReader, base: Path | None) -> CameraConfig:
+    dc = CameraConfig()
     device = c.get("device", dc.device)
     if isinstance(device, bool) or not isinstance(device, int | str) or device == "":
         raise c.error("device", f"expected a camera index (0, 1, ...), a /dev/videoN path "
@@ -326,9 +199,11 @@ def parse(data: Mapping[str, Any], source: str, base: Path | None = None) -> Con
         raise c.error("fourcc", f"expected four characters such as 'MJPG' or 'YUYV' "
                                 f"(or '' for the camera's default), got {camera.fourcc!r}")
     c.reject_unknown()
+    return camera
 
-    v = r.table_of("virtual_camera")
-    dv = d.virtual_camera
+
+def _virtual_camera(v: TableReader) -> VirtualCameraConfig:
+    dv = VirtualCameraConfig()
     virtual_camera = VirtualCameraConfig(
         name=v.string("name", dv.name),
         device=v.string("device", dv.device),
@@ -337,25 +212,30 @@ def parse(data: Mapping[str, Any], source: str, base: Path | None = None) -> Con
         on_demand=v.boolean("on_demand", dv.on_demand),
     )
     v.reject_unknown()
+    return virtual_camera
 
+
+def parse(data: Mapping[str, Any], source: str, base: Path | None = None) -> Config:
+    """Validate a TOML document (already decoded) into a :class:`Config`."""
+    d = Config()
+    r = TableReader(source, data)
+    effect = r.choice("effect", d.effect, effect_names())
+    model = ModelChoice(r.choice("model", d.model.value, tuple(m.value for m in ModelChoice)))
+    runtime = Runtime(r.choice("runtime", d.runtime.value, tuple(m.value for m in Runtime)))
+    mirror = r.boolean("mirror", d.mirror)
+    background = background_spec(r.string("background", d.background), base,
+                                 lambda m: r.error("background", m))
+    raw_bgs = r.get("backgrounds", [])
+    if not isinstance(raw_bgs, list) or not all(isinstance(b, str) for b in raw_bgs):
+        raise r.error("backgrounds", f"expected a list of paths, got {raw_bgs!r}")
+    backgrounds = tuple(resolve_path(b, base) for b in raw_bgs)
+    blur = r.integer("blur", d.blur, BLUR_MIN, BLUR_MAX)
+    key_colour = r.colour("key_colour", "#00ff00")
+    log_level = r.choice("log_level", d.log_level, _LOG_LEVELS)
+    camera = _camera(r.table_of("camera"), base)
+    virtual_camera = _virtual_camera(r.table_of("virtual_camera"))
     f = r.table_of("refine")
-    dr = d.refine
-    refine = RefineConfig(
-        threshold=f.number("threshold", dr.threshold, 0.05, 0.95),
-        softness=f.number("softness", dr.softness, 0.0, 1.0),
-        temporal=f.boolean("temporal", dr.temporal),
-        temporal_strength=f.number("temporal_strength", dr.temporal_strength, 0.0, 0.99),
-        motion_level=f.integer("motion_level", dr.motion_level, 0, 255),
-        min_blob=f.number("min_blob", dr.min_blob, 0.0, 0.5),
-        min_hole=f.number("min_hole", dr.min_hole, 0.0, 0.5),
-        guided=f.boolean("guided", dr.guided),
-        guided_width=f.integer("guided_width", dr.guided_width, 64, 1920),
-        guided_radius=f.integer("guided_radius", dr.guided_radius, 1, 64),
-        guided_eps=f.number("guided_eps", dr.guided_eps, 1e-5, 1.0),
-        feather=f.number("feather", dr.feather, 0.0, 50.0),
-        light_wrap=f.number("light_wrap", dr.light_wrap, 0.0, 1.0),
-        light_wrap_width=f.number("light_wrap_width", dr.light_wrap_width, 0.5, 50.0),
-    )
+    refine = f.fields_of(RefineConfig, d.refine)
     f.reject_unknown()
     r.reject_unknown()
     return Config(
@@ -389,3 +269,61 @@ def load_default(explicit: Path | None) -> Config:
     if user.exists():
         return load(user)
     return Config()
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Command-line values laid over config.toml for one run; None keeps the file's.
+
+    ``vcam run`` and ``vcam apply`` share these, so a flag means the same in both.
+    A bad value is a :class:`ConfigError` whose source is the flag (``--blur``).
+    """
+
+    effect: str | None = None
+    model: ModelChoice | None = None
+    runtime: Runtime | None = None
+    mirror: bool | None = None
+    blur: int | None = None
+    background: str | None = None
+    """A colour, or a path relative to the working folder (then the bundled assets)."""
+    source: str | None = None
+    """A camera index, /dev/videoN or a video file, for ``[camera] device``."""
+
+    @classmethod
+    def from_args(cls, args: Any) -> Overrides:
+        """The options of ``vcam run`` or ``vcam apply`` (an argparse namespace, see
+        vcam.cli.add_picture_options); an ``--effect`` that is not a registered
+        effect (apply's ``mask``) is left to the command."""
+        effect = args.effect if args.effect in effect_names() else None
+        return cls(effect=effect, model=ModelChoice(args.model) if args.model else None,
+                   runtime=Runtime(args.runtime) if args.runtime else None,
+                   mirror=getattr(args, "mirror", None), blur=args.blur,
+                   background=args.background, source=getattr(args, "source", None))
+
+    def over(self, cfg: Config, cwd: Path | None = None) -> Config:
+        """``cfg`` with these values laid over it."""
+        changes: dict[str, Any] = {}
+        if self.effect is not None:
+            if self.effect not in effect_names():
+                raise ConfigError("--effect", "", f"must be one of {', '.join(effect_names())}, "
+                                                  f"got {self.effect!r}")
+            changes["effect"] = self.effect
+        if self.model is not None:
+            changes["model"] = self.model
+        if self.runtime is not None:
+            changes["runtime"] = self.runtime
+        if self.mirror is not None:
+            changes["mirror"] = self.mirror
+        if self.blur is not None:
+            if not BLUR_MIN <= self.blur <= BLUR_MAX:
+                raise ConfigError("--blur", "", f"must be from {BLUR_MIN} to {BLUR_MAX}, "
+                                                f"got {self.blur}")
+            changes["blur"] = self.blur
+        if self.background:
+            changes["background"] = background_spec(
+                self.background, cwd or Path.cwd(),
+                lambda m: ConfigError("--background", "", m))
+        if self.source:
+            device: int | str = int(self.source) if self.source.isdigit() else self.source
+            changes["camera"] = dataclasses.replace(cfg.camera, device=device)
+        return cfg.replace(**changes)

@@ -34,17 +34,23 @@ import numpy as np
 from vcam import assets_dir
 from vcam.bench.live import bench_live
 from vcam.bench.offline import STAGES, bench_offline, ratios
-from vcam.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, setup_logging
-from vcam.config import Config, Effect, ModelChoice, Runtime
+from vcam.config import Config, ModelChoice, Runtime
+from vcam.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+from vcam.logs import setup_logging
+from vcam.stages.effects import effect_names, get_effect
 from vcam.system.tuning import opencv_threads
 
 log = logging.getLogger(__name__)
 
 DEFAULT_SIZES = ((640, 480), (1280, 720), (1920, 1080))
-DEFAULT_EFFECTS = (Effect.BLUR, Effect.REPLACE, Effect.DESATURATE, Effect.TRANSPARENT)
 DEFAULT_LIVE = ((1920, 1080, 30.0), (1280, 720, 60.0))
 DEFAULT_CLIP = "demo/single_face.mp4"
 DEFAULT_BACKGROUND = "backgrounds/dusk-bokeh.jpg"
+
+
+def default_effects() -> list[str]:
+    """Every registered effect that needs a mask, in menu order."""
+    return [e for e in effect_names() if get_effect(e).needs_mask]
 
 
 def machine_info(cfg: Config) -> dict[str, Any]:
@@ -178,12 +184,11 @@ def run(args: argparse.Namespace) -> int:
     if not clip.is_file():
         print(f"vcam bench: clip not found: {clip}", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        effects = [Effect(e) for e in args.effects.split(",")] if args.effects else \
-            list(DEFAULT_EFFECTS)
-    except ValueError as e:
-        print(f"vcam bench: --effects: {e} (choose from {', '.join(x.value for x in Effect)})",
-              file=sys.stderr)
+    effects = args.effects.split(",") if args.effects else default_effects()
+    unknown = [e for e in effects if e not in effect_names()]
+    if unknown:
+        print(f"vcam bench: --effects: unknown {', '.join(unknown)} (choose from "
+              f"{', '.join(effect_names())})", file=sys.stderr)
         return EXIT_USAGE
     try:
         sizes = [parse_size(s) for s in args.sizes] if args.sizes else list(DEFAULT_SIZES)
@@ -217,10 +222,10 @@ def run(args: argparse.Namespace) -> int:
             live_cfg = cfg.replace(effect=effects[0])
             live = []
             for w, h, fps in live_cases:
-                progress(f"live {w}x{h}@{fps:g} {live_cfg.effect.value} for {args.seconds:g} s")
+                progress(f"live {w}x{h}@{fps:g} {live_cfg.effect} for {args.seconds:g} s")
                 with opencv_threads(1):  # as vcam run sets it (vcam/tuning.py)
                     live.append(bench_live(live_cfg, clip, w, h, fps, args.seconds))
-            report["live"] = {"effect": live_cfg.effect.value, "seconds": args.seconds,
+            report["live"] = {"effect": live_cfg.effect, "seconds": args.seconds,
                               "cases": live}
     except (OSError, ValueError, RuntimeError) as e:
         print(f"vcam bench: {e}", file=sys.stderr)

@@ -37,6 +37,24 @@ class Counters:
                    source.late, len(source.decode_ms))
 
 
+def _watch(pipe: Pipeline, a: Counters, seconds: float) -> tuple[list[float], list[float]]:
+    """Run ``seconds`` from ``a``; the capture-to-publish latencies and RSS samples seen."""
+    rss = [rss_mb()]
+    latencies: list[float] = []
+    seen = a.composited
+    while time.monotonic() < a.t + seconds:
+        if pipe.wait(min(0.5, max(0.0, a.t + seconds - time.monotonic()))):
+            raise RuntimeError(f"the pipeline stopped: {pipe.error}")
+        # The stats keep only the latest latencies: collect the new ones as we go.
+        composited = pipe.stats.published - pipe.stats.repeated
+        new = min(composited - seen, len(pipe.stats.latency_ms))
+        if new > 0:
+            latencies.extend(list(pipe.stats.latency_ms)[-new:])
+        seen = composited
+        rss.append(rss_mb())
+    return latencies, rss
+
+
 def bench_live(cfg: Config, clip_path: Path, width: int, height: int, fps: float,
                seconds: float, warmup: float = 2.0) -> dict[str, Any]:
     """The threaded pipeline from a paced source to a recording sink for ``seconds``
@@ -51,19 +69,7 @@ def bench_live(cfg: Config, clip_path: Path, width: int, height: int, fps: float
             raise RuntimeError(f"the pipeline stopped during warm-up: {pipe.error}")
         a = Counters.take(pipe, source, sink)
         threads = {t.name: thread_cpu_s(t.native_id) for t in pipe.threads}
-        rss = [rss_mb()]
-        latencies: list[float] = []
-        seen = a.composited
-        while time.monotonic() < a.t + seconds:
-            if pipe.wait(min(0.5, max(0.0, a.t + seconds - time.monotonic()))):
-                raise RuntimeError(f"the pipeline stopped: {pipe.error}")
-            # The stats keep only the latest latencies: collect the new ones as we go.
-            composited = pipe.stats.published - pipe.stats.repeated
-            new = min(composited - seen, len(pipe.stats.latency_ms))
-            if new > 0:
-                latencies.extend(list(pipe.stats.latency_ms)[-new:])
-            seen = composited
-            rss.append(rss_mb())
+        latencies, rss = _watch(pipe, a, seconds)
         b = Counters.take(pipe, source, sink)
         wall = b.t - a.t
         cpu_percent = 100 * (b.cpu - a.cpu) / wall
@@ -78,7 +84,7 @@ def bench_live(cfg: Config, clip_path: Path, width: int, height: int, fps: float
         return {
             "size": f"{width}x{height}",
             "source_fps": fps,
-            "effect": cfg.effect.value,
+            "effect": cfg.effect,
             "seconds": round(wall, 2),
             "output_fps": round(fps_out, 2),
             "frames_out": len(sent),

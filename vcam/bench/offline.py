@@ -21,8 +21,9 @@ import numpy as np
 
 from vcam.bench.media import MjpegClip, RecordingSink
 from vcam.bench.probes import median, page_faults, peak_rss_mb, percentile, reset_peak_rss
+from vcam.bench.reference import EFFECTS as REFERENCE_EFFECTS
 from vcam.bench.reference import ReferencePipeline
-from vcam.config import Config, Effect
+from vcam.config import Config
 from vcam.offline.stream import MaskStream
 from vcam.stages.compositor import Compositor
 from vcam.stages.segment import Segmenter, pick_model, segmenter_for
@@ -37,7 +38,7 @@ class Case:
     """The timings of one pipeline on one size and effect."""
 
     size: str
-    effect: Effect
+    effect: str
     pipeline: str
     stage_ms: dict[str, list[float]] = field(default_factory=lambda: {s: [] for s in STAGES})
     total_ms: list[float] = field(default_factory=list)
@@ -57,7 +58,7 @@ class Case:
         work_s = sum(self.total_ms) / 1000
         return {
             "size": self.size,
-            "effect": self.effect.value,
+            "effect": self.effect,
             "pipeline": self.pipeline,
             "frames": frames,
             "ms_median": round(median(self.total_ms), 3),
@@ -181,7 +182,7 @@ class VcamStages:
         return self._seg.segment(frame, t)
 
     def refine(self, confidence: np.ndarray, frame: np.ndarray) -> np.ndarray:
-        return self._comp.alpha(frame, confidence)
+        return self._comp.refiner.refine(confidence, frame)
 
     @functools.cached_property
     def stream(self) -> MaskStream:
@@ -247,7 +248,7 @@ def bench_effect(cfg: Config, segmenter: Segmenter, clip: MjpegClip, frames: int
 
 
 def bench_offline(cfg: Config, clip_path: Path, sizes: Iterable[tuple[int, int]],
-                  effects: Sequence[Effect], frames: int, reference: bool,
+                  effects: Sequence[str], frames: int, reference: bool,
                   progress: Callable[[str], None]) -> list[Case]:
     from vcam.stages.backgrounds import read_image
 
@@ -259,10 +260,11 @@ def bench_offline(cfg: Config, clip_path: Path, sizes: Iterable[tuple[int, int]]
         try:
             for effect in effects:
                 c = cfg.replace(effect=effect)
-                progress(f"{w}x{h} {effect.value}: vcam"
-                         + (" and the reference, in turns" if reference else ""))
+                with_ref = reference and effect in REFERENCE_EFFECTS
+                progress(f"{w}x{h} {effect}: vcam"
+                         + (" and the reference, in turns" if with_ref else ""))
                 ref = (ReferencePipeline(pick_model(c.model, w, h), effect, bg_image)
-                       if reference else None)
+                       if with_ref else None)
                 cases += bench_effect(c, seg, clip, frames, ref)
         finally:
             seg.close()

@@ -18,8 +18,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from vcam.config import Effect
 from vcam.stages.segment import ModelSpec, TasksVideo, verify_model
+
+EFFECTS = ("blur", "replace", "desaturate", "transparent")
+"""The effects the tutorial has a naive version of; others are timed without one."""
 
 
 class ReferencePipeline:
@@ -33,7 +35,7 @@ class ReferencePipeline:
 
     BLUR_KERNEL = (55, 55)
 
-    def __init__(self, spec: ModelSpec, effect: Effect, background: np.ndarray | None = None,
+    def __init__(self, spec: ModelSpec, effect: str, background: np.ndarray | None = None,
                  *, quiet: bool = True) -> None:
         self.effect = effect
         self._background = background
@@ -54,17 +56,17 @@ class ReferencePipeline:
         if self._bgr is not None and self._bgr.shape == frame.shape:
             frame = self._bgr
         h, w = frame.shape[:2]
-        if self.effect is Effect.BLUR:
+        if self.effect == "blur":
             return np.where(mask, frame, cv2.GaussianBlur(frame, self.BLUR_KERNEL, 0))
-        if self.effect is Effect.DESATURATE:
+        if self.effect == "desaturate":
             gray = cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
             return np.where(mask, frame, gray)
-        if self.effect is Effect.REPLACE:
+        if self.effect == "replace":
             bg = self._background
             if bg is None:
                 bg = np.full_like(frame, 255)
             return np.where(mask, frame, cv2.resize(bg, (w, h)))
-        if self.effect is Effect.TRANSPARENT:
+        if self.effect == "transparent":
             return np.dstack((frame, mask[..., 0].astype(np.uint8) * 255))
         return frame.copy()
 

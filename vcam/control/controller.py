@@ -20,8 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from vcam import assets_dir
-from vcam.config import Config, ConfigError, Effect, ModelChoice, hex_colour, load, parse_colour
-from vcam.stages.backgrounds import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+from vcam.colours import COLOUR_FORMS, hex_colour, meant_as_colour, parse_colour
+from vcam.config import BLUR_MAX, BLUR_MIN, Config, ModelChoice, load
+from vcam.errors import ConfigError
+from vcam.health import Health, HealthCallback, State, overall
+from vcam.stages.effects import effect_names
+from vcam.stages.media import MEDIA_EXTENSIONS
 
 if TYPE_CHECKING:
     from vcam.live.pipeline import Stats
@@ -31,6 +35,9 @@ log = logging.getLogger(__name__)
 LIVE_FIELDS = ("effect", "model", "mirror", "background", "backgrounds", "blur", "key_colour",
                "log_level", "refine")
 """Config fields that change on the next frame; camera and virtual camera need a restart."""
+
+BACKGROUND_EFFECT = "replace"
+"""What choosing a background switches to: choosing one means wanting to see it."""
 
 BLUR_LEVELS = {"Light": 6, "Medium": 12, "Strong": 25, "Heavy": 50}
 """The blur strengths the tray offers (config.toml and ``vcam ctl blur`` take any 1..50)."""
@@ -43,9 +50,13 @@ class ControlError(ValueError):
 class Target(Protocol):
     """What the controller drives: :class:`vcam.live.pipeline.Pipeline` is one."""
 
-    status: str
     done: threading.Event
     stats: Stats
+
+    @property
+    def health(self) -> Health: ...
+
+    def add_health_listener(self, listener: HealthCallback) -> None: ...
 
     @property
     def config(self) -> Config: ...
@@ -72,29 +83,39 @@ class Status:
     published: int
     camera: str
     output: str
-    pipeline: str
+    state: str
+    """A :class:`~vcam.health.State`: live, starting, idle, paused, camera lost, ..."""
+    detail: str
+    """What goes with the state: the error, the device, when it is retried."""
     config: str
     config_error: str
 
     @property
+    def health(self) -> Health:
+        return Health(State(self.state), self.detail)
+
+    @property
     def error(self) -> bool:
-        """Something the user should look at: a bad config edit or a lost camera."""
-        return bool(self.config_error) or self.pipeline.startswith(("error", "camera lost"))
+        """Something the user should look at (the tray's error badge)."""
+        return State(self.state).is_error
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 
     def summary(self) -> str:
         """One line for the tray: fps, camera, device."""
-        state = "paused" if self.paused else f"{self.fps:.0f} fps"
+        state = self.state if self.state != State.LIVE else f"{self.fps:.0f} fps"
         return f"{state} · {self.camera} · {self.output}"
+
+    def why(self) -> str:
+        """The state and its detail in one line: ``virtual camera lost: ... (retrying in 1 s)``."""
+        return str(self.health)
 
 
 def bundled_backgrounds() -> list[Path]:
     """The images and videos in the bundled ``assets/backgrounds/``."""
     folder = assets_dir() / "backgrounds"
-    media = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in media) \
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in MEDIA_EXTENSIONS) \
         if folder.is_dir() else []
 
 
@@ -130,6 +151,8 @@ class Controller:
         self._file_cfg = self._read_file_quietly()
         self._rate_t, self._rate_n = time.monotonic(), 0
         self._fps = 0.0
+        # A lost camera or virtual camera shows in the tray at once, not at its next poll.
+        target.add_health_listener(lambda _health: self._notify())
 
     # -- reading --------------------------------------------------------------
     @property
@@ -167,11 +190,13 @@ class Controller:
                 self._fps = (published - self._rate_n) / (now - self._rate_t)
                 self._rate_t, self._rate_n = now, published
             fps = self._fps
+        health = overall([self._target.health, Health(State.CONFIG_ERROR, self.config_error)
+                          if self.config_error else None])
         return Status(
-            effect=cfg.effect.value, background=cfg.background, blur=cfg.blur,
+            effect=cfg.effect, background=cfg.background, blur=cfg.blur,
             model=cfg.model.value, mirror=cfg.mirror, paused=self.paused,
             fps=round(fps, 1), published=published, camera=self.camera, output=self.output,
-            pipeline=self._target.status, config=str(self.config_path or ""),
+            state=health.state.value, detail=health.detail, config=str(self.config_path or ""),
             config_error=self.config_error)
 
     # -- changing -------------------------------------------------------------
@@ -193,19 +218,23 @@ class Controller:
         log.info("live: %s", ", ".join(f"{k}={_show(v)}" for k, v in changes.items()))
         self._notify()
 
-    def set_effect(self, effect: Effect | str) -> None:
-        self._apply(effect=_member(Effect, effect, "effect"))
+    def set_effect(self, effect: str) -> None:
+        if effect not in effect_names():
+            raise ControlError(f"unknown effect {effect!r}; one of: {', '.join(effect_names())}")
+        self._apply(effect=effect)
 
     def set_background(self, spec: str) -> None:
         """Show ``spec`` (a colour, or an image or video path) and switch to ``replace``:
         choosing a background means wanting to see it."""
+        if meant_as_colour(spec) and parse_colour(spec) is None:
+            raise ControlError(f"background {spec!r} is not a colour: give {COLOUR_FORMS}")
         if parse_colour(spec) is None:
             path = Path(spec).expanduser()
             if not path.is_file():
                 raise ControlError(f"background {spec!r}: no such file (give an image or "
                                    f"video path, a colour like '#336699', next or previous)")
             spec = str(path.resolve())
-        self._apply(background=spec, effect=Effect.REPLACE)
+        self._apply(background=spec, effect=BACKGROUND_EFFECT)
 
     def step_background(self, step: int = 1) -> str:
         """Move ``step`` places through :meth:`backgrounds` (wrapping); returns the new one."""
@@ -218,8 +247,8 @@ class Controller:
         return new
 
     def set_blur(self, blur: int) -> None:
-        if not 1 <= blur <= 50:
-            raise ControlError(f"blur must be from 1 to 50, got {blur}")
+        if not BLUR_MIN <= blur <= BLUR_MAX:
+            raise ControlError(f"blur must be from {BLUR_MIN} to {BLUR_MAX}, got {blur}")
         self._apply(blur=blur)
 
     def set_model(self, model: ModelChoice | str) -> None:
@@ -306,7 +335,7 @@ def _member(kind: type[E], value: E | str, what: str) -> E:
 
 
 def _show(value: object) -> str:
-    if isinstance(value, Effect | ModelChoice):
+    if isinstance(value, ModelChoice):
         return value.value
     if isinstance(value, tuple) and len(value) == 3 and all(isinstance(c, int) for c in value):
         return hex_colour(value)

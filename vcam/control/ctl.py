@@ -9,8 +9,8 @@ connection, one JSON line each way::
     <- {"ok": true, "message": "effect: blur", "status": {...}}
     <- {"ok": false, "error": "unknown effect 'sparkle'; one of: none, ..."}
 
-This module stays light (no OpenCV, no MediaPipe): the client side runs in a
-hotkey's short-lived process.
+The client side runs in a hotkey's short-lived process, so nothing here loads a
+model or a GUI toolkit; only :func:`commands` reads the effect registry.
 """
 
 from __future__ import annotations
@@ -37,19 +37,24 @@ MAX_MESSAGE = 4096
 READ_TIMEOUT = 0.5
 """Seconds a client may take to send its request line."""
 
-COMMANDS: dict[str, str | None] = {
-    "effect": "none|replace|blur|desaturate|transparent",
-    "background": "next|previous|PATH|COLOUR",
-    "blur": "1..50",
-    "model": "general|landscape|auto",
-    "mirror": "on|off|toggle",
-    "pause": None,
-    "resume": None,
-    "reload": None,
-    "status": None,
-    "quit": None,
-}
-"""The commands and the argument each takes (None: no argument)."""
+def commands() -> dict[str, str | None]:
+    """The commands and the argument each takes (None: no argument); the effects
+    and the blur range come from their one definition."""
+    from vcam.config import BLUR_MAX, BLUR_MIN, ModelChoice
+    from vcam.stages.effects import effect_names
+
+    return {
+        "effect": "|".join(effect_names()),
+        "background": "next|previous|PATH|COLOUR",
+        "blur": f"{BLUR_MIN}..{BLUR_MAX}",
+        "model": "|".join(m.value for m in ModelChoice),
+        "mirror": "on|off|toggle",
+        "pause": None,
+        "resume": None,
+        "reload": None,
+        "status": None,
+        "quit": None,
+    }
 
 
 class CtlError(RuntimeError):
@@ -94,9 +99,10 @@ def execute(controller: Controller, command: str, arg: str) -> str:
     (ControlError is one) with a message for the user when it cannot."""
     from vcam.control.controller import background_label
 
-    if command not in COMMANDS:
-        raise ValueError(f"unknown command {command!r}; one of: {', '.join(COMMANDS)}")
-    takes = COMMANDS[command]
+    known = commands()
+    if command not in known:
+        raise ValueError(f"unknown command {command!r}; one of: {', '.join(known)}")
+    takes = known[command]
     if takes and not arg:
         raise ValueError(f"{command} needs an argument: {takes}")
     if not takes and arg:
@@ -113,7 +119,7 @@ def execute(controller: Controller, command: str, arg: str) -> str:
         return f"background: {background_label(new)}"
     if command == "blur":
         if not arg.isdigit():
-            raise ValueError(f"blur takes a whole number from 1 to 50, got {arg!r}")
+            raise ValueError(f"blur takes a whole number {known['blur']}, got {arg!r}")
         controller.set_blur(int(arg))
         return f"blur: {int(arg)}"
     if command == "model":

@@ -28,20 +28,14 @@ from typing import Any
 
 from PIL import Image
 
-from vcam.config import Config, Effect, ModelChoice
-from vcam.control.controller import BLUR_LEVELS, Controller, background_label
+from vcam.config import BLUR_MAX, BLUR_MIN, Config, ModelChoice
+from vcam.control.controller import BLUR_LEVELS, Controller, Status, background_label
 from vcam.control.icon import draw_icon
+from vcam.stages.effects import effect_names, get_effect
 
 log = logging.getLogger(__name__)
 
 INSTALL_HINT = "install PyGObject for a tray menu: scripts/install-tray-deps.sh"
-EFFECT_LABELS = {
-    Effect.NONE: "None",
-    Effect.BLUR: "Blur",
-    Effect.REPLACE: "Replace",
-    Effect.DESATURATE: "Desaturate",
-    Effect.TRANSPARENT: "Transparent (key colour)",
-}
 STATUS_EVERY = 1.0
 """Seconds between refreshes of the status line while the tray runs."""
 
@@ -87,12 +81,12 @@ def starter_config(cfg: Config) -> str:
         "# SelfieCam configuration: edits apply live while vcam runs.",
         "# Every key is documented in config.toml at the top of SelfieCam's sources.",
         "",
-        f"effect = {q(cfg.effect.value)}  # none | replace | blur | desaturate | transparent",
+        f"effect = {q(cfg.effect)}  # {' | '.join(effect_names())}",
         f"model = {q(cfg.model.value)}  # general | landscape | auto",
         f"mirror = {str(cfg.mirror).lower()}",
         f"background = {q(cfg.background)}",
         "backgrounds = [" + ", ".join(q(str(p)) for p in cfg.backgrounds) + "]",
-        f"blur = {cfg.blur}  # 1 .. 50",
+        f"blur = {cfg.blur}  # {BLUR_MIN} .. {BLUR_MAX}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -115,6 +109,11 @@ def _equals(get: Callable[[], object], value: object) -> Callable[[], bool]:
     return lambda: get() == value
 
 
+def tooltip(status: Status) -> str:
+    """The icon's hover text: what is wrong and why, or that all is well."""
+    return f"SelfieCam: {status.why()}" if status.error else f"SelfieCam: {status.summary()}"
+
+
 class TrayError(RuntimeError):
     """The tray could not start; the daemon goes on headless."""
 
@@ -133,11 +132,10 @@ class Tray:
         self._ps = pystray
         self._running = False
         self._failed = False
-        self._shown: tuple[Effect, bool, bool] | None = None
+        self._shown: tuple[str, bool, bool] | None = None
         self._status_t = 0.0
         status = controller.status()
-        self.icon = pystray.Icon("selfiecam", self._image(), f"SelfieCam: {status.summary()}",
-                                 self._menu())
+        self.icon = pystray.Icon("selfiecam", self._image(), tooltip(status), self._menu())
         controller.subscribe(self.refresh)
 
     # -- the menu model -------------------------------------------------------
@@ -158,8 +156,8 @@ class Tray:
     def _menu(self) -> Any:
         ps, c = self._ps, self.controller
         item, sep = ps.MenuItem, ps.Menu.SEPARATOR
-        effects = [self._radio(EFFECT_LABELS[e], self._do(c.set_effect, e),
-                               _equals(lambda: c.config.effect, e)) for e in Effect]
+        effects = [self._radio(get_effect(e).label, self._do(c.set_effect, e),
+                               _equals(lambda: c.config.effect, e)) for e in effect_names()]
         blur_levels = [self._radio(f"{name} ({v})", self._do(c.set_blur, v),
                                    _equals(lambda: c.config.blur, v))
                        for name, v in BLUR_LEVELS.items()]
@@ -201,9 +199,12 @@ class Tray:
                 self._ps.MenuItem("Next background", self._do(c.step_background, 1))]
 
     def status_text(self) -> str:
+        """The menu's first line: the state if it is wrong, fps and devices otherwise."""
         status = self.controller.status()
         if status.config_error:
             return f"Config error · {status.summary()}"
+        if status.error:
+            return f"{status.why()}"[:100]
         return status.summary()
 
     def open_config(self) -> None:
@@ -227,7 +228,7 @@ class Tray:
         status = self.controller.status()
         if (self.controller.config.effect, status.paused, status.error) != self._shown:
             self.icon.icon = self._image()
-        self.icon.title = f"SelfieCam: {status.summary()}"
+        self.icon.title = tooltip(status)
         if self._running:  # a backend builds its native menu only once it runs
             self.icon.update_menu()
         self._status_t = time.monotonic()

@@ -1,4 +1,11 @@
-"""``vcam run``: set up source, output and pipeline from config and flags, run until stopped."""
+"""``vcam run``: set up source, output and pipeline from config and flags, run until stopped.
+
+:func:`run` takes the instance lock, :func:`open_devices` opens the camera and
+the output (a missing one fails here, before any thread starts),
+:func:`build` makes the pipeline and its controller, and :func:`serve` runs
+them with the control surfaces until a signal, ``quit`` or the frame count.
+Whatever a thread is doing, the process ends within a second of SIGTERM.
+"""
 
 from __future__ import annotations
 
@@ -9,123 +16,146 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Protocol
 
 from vcam import assets_dir
-from vcam.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, setup_logging
-from vcam.config import (
-    Config,
-    ConfigError,
-    Effect,
-    ModelChoice,
-    load_default,
-    parse_colour,
-    resolve_path,
-    user_config_path,
-)
+from vcam.config import Config, Overrides, load_default, user_config_path
 from vcam.control.controller import Controller
 from vcam.control.ctl import ControlServer, CtlError
+from vcam.control.keys import key_legend, key_map
 from vcam.control.tray import TrayError, open_tray
 from vcam.control.watch import ConfigWatcher
+from vcam.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ConfigError, OutputError, SourceError
 from vcam.live.ondemand import OnDemand
 from vcam.live.pipeline import Pipeline
-from vcam.stages.capture import Source, SourceError, open_source
+from vcam.logs import setup_logging
+from vcam.stages.capture import Source, is_file_source, open_source
+from vcam.stages.effects import effect_names, get_effect
 from vcam.stages.outputs import (
-    FileOutput,
-    Output,
-    OutputError,
-    ReconnectingOutput,
+    OUTPUTS,
+    NamedOutput,
+    OutputRequest,
     VirtualCamera,
-    WindowOutput,
+    open_output,
+    v4l2_devices,
 )
-from vcam.stages.segment import segmenter_for
+from vcam.stages.segment import Segmenter, fits, segmenter_for
+from vcam.system.consumers import held_by_others
 from vcam.system.instance import AlreadyRunning, InstanceLock
 
 log = logging.getLogger("vcam")
 
 DEMO_CLIP = "demo/single_face.mp4"
-DEMO_EFFECTS = (Effect.BLUR, Effect.REPLACE, Effect.DESATURATE, Effect.TRANSPARENT)
 DEMO_BACKGROUND = "backgrounds/dusk-bokeh.jpg"
 DEMO_SECONDS_PER_EFFECT = 2.4
 DEMO_FILE = "selfiecam-demo.mp4"
+STOP_DEADLINE = 0.8
+"""Seconds the threads get to stop after a signal; then the process exits anyway."""
+
+
+def demo_effects() -> list[str]:
+    """What ``--demo`` cycles through: the registered effects that have a place in it."""
+    shown = [get_effect(n) for n in effect_names() if get_effect(n).demo is not None]
+    return [s.name for s in sorted(shown, key=lambda s: s.demo or 0)]
 
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    """config.toml with this run's flags laid over it."""
-    cfg = load_default(Path(args.config) if args.config else None)
-    changes: dict[str, object] = {}
-    if args.effect:
-        changes["effect"] = Effect(args.effect)
-    if args.model:
-        changes["model"] = ModelChoice(args.model)
-    if args.mirror is not None:
-        changes["mirror"] = args.mirror
-    if args.blur is not None:
-        if not 1 <= args.blur <= 50:
-            raise ConfigError("--blur", "blur", f"must be from 1 to 50, got {args.blur}")
-        changes["blur"] = args.blur
-    if args.background:
-        bg = args.background
-        if parse_colour(bg) is None:
-            bg = str(resolve_path(bg, Path.cwd()))
-        changes["background"] = bg
+    """config.toml with this run's flags laid over it (and the demo's clip and look)."""
+    cfg = Overrides.from_args(args).over(load_default(Path(args.config) if args.config
+                                                      else None))
     if args.demo:
-        changes.setdefault("effect", DEMO_EFFECTS[0])
+        demo: dict[str, object] = {}
+        if not args.effect:
+            demo["effect"] = demo_effects()[0]
         if not args.background:
-            changes["background"] = str(assets_dir() / DEMO_BACKGROUND)
-    if args.source or args.demo:
-        src = args.source or str(assets_dir() / DEMO_CLIP)
-        changes["camera"] = cfg.camera.__class__(
-            **{**cfg.camera.__dict__, "device": int(src) if src.isdigit() else src})
-    return cfg.replace(**changes)
+            demo["background"] = str(assets_dir() / DEMO_BACKGROUND)
+        if not args.source:
+            demo["camera"] = cfg.camera.__class__(
+                **{**cfg.camera.__dict__, "device": str(assets_dir() / DEMO_CLIP)})
+        cfg = cfg.replace(**demo)
+    return cfg
 
 
-def choose_output(args: argparse.Namespace, cfg: Config) -> str:
+def choose_output(args: argparse.Namespace, cfg: Config) -> tuple[str, str]:
+    """The ``--output`` to open and why it is that one (for the start-up log)."""
     if args.output:
-        return str(args.output)
+        return str(args.output), "--output"
     if not args.demo:
-        return "virtual"
-    from vcam.stages.outputs import v4l2_devices
-
+        return "virtual", "the default"
     if cfg.virtual_camera.name in v4l2_devices().values():
-        return "virtual"
+        return "virtual", f"the {cfg.virtual_camera.name} device exists"
     if os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.name == "nt":
-        return "window"
-    return DEMO_FILE
+        return "window", f"no {cfg.virtual_camera.name} device, and there is a display"
+    return DEMO_FILE, f"no {cfg.virtual_camera.name} device and no display"
 
 
-def open_output(kind: str, cfg: Config, source: Source, fps: float,
-                on_key: Callable[[str], None] | None = None,
-                caption: Callable[[], str] | None = None) -> Output:
-    if kind == "virtual":
-        vc = cfg.virtual_camera
-        return VirtualCamera(source.width, source.height, fps, name=vc.name, device=vc.device,
-                             pixel_format=vc.pixel_format)
-    if kind == "window":
-        return WindowOutput("SelfieCam preview", on_key, caption)
-    return FileOutput(Path(kind), source.width, source.height, fps)
+def camera_name(spec: int | str) -> str:
+    """A few words for the tray's status line: ``camera 0``, ``clip.mp4``."""
+    return Path(str(spec)).name if is_file_source(spec) else f"camera {spec}"
 
 
-def preload_model(cfg: Config, width: int, height: int, verbose: bool) -> None:
-    """Load the model once up front, so a broken model fails before the camera starts."""
-    seg = segmenter_for(cfg, width, height, quiet=not verbose)
-    log.info("segmentation: %s model, %s runtime", seg.spec.name, seg.runtime)
-    seg.close()
+@dataclass
+class Devices:
+    """What :func:`open_devices` opened: the camera, the output and the model."""
+
+    source: Source
+    output: NamedOutput
+    spec: str
+    request: OutputRequest
+    segmenter: Segmenter
+
+    def reopen_source(self, cfg: Config) -> Source:
+        cam = cfg.camera
+        return open_source(cam.device, cam.width, cam.height, cam.fps, cam.fourcc,
+                           held_by=held_by_others)
+
+    def reopen_output(self) -> NamedOutput:
+        return open_output(self.spec, self.request)
 
 
-def short_name(spec: int | str, device: Source | Output, cfg: Config) -> str:
-    """A few words for the tray's status line: ``camera 0``, ``clip.mp4``,
-    ``SelfieCam /dev/video4``, ``file out.mp4``."""
-    if isinstance(device, VirtualCamera):
-        return f"{cfg.virtual_camera.name} {device.device}"
-    if isinstance(device, FileOutput):
-        return f"file {device.path.name}"
-    if isinstance(device, WindowOutput):
-        return "preview window"
-    text = str(spec)
-    return f"camera {text}" if text.isdigit() or text.startswith("/dev/") else Path(text).name
+def open_devices(args: argparse.Namespace, cfg: Config,
+                 on_key: Callable[[str], None], caption: Callable[[], str]) -> Devices:
+    """Open the camera, load (and warm) the model, open the output; raises
+    SourceError or OutputError with the fix, closing what it opened."""
+    cam = cfg.camera
+    source = open_source(cam.device, cam.width, cam.height, cam.fps, cam.fourcc,
+                         held_by=held_by_others)
+    log.info("source: %s", source.description)
+    spec, why = choose_output(args, cfg)
+    fps = cfg.virtual_camera.fps or source.fps
+    request = OutputRequest(source.width, source.height, fps, cfg.virtual_camera, on_key,
+                            caption)
+    try:
+        # Loaded up front, so a broken model fails before the camera starts.
+        seg = segmenter_for(cfg, source.width, source.height, quiet=not args.verbose)
+        log.info("segmentation: %s model, %s runtime", seg.spec.name, seg.runtime)
+        try:
+            output = open_output(spec, request)
+        except BaseException:
+            seg.close()
+            raise
+    except BaseException:
+        source.close()
+        raise
+    log.info("output: %s (%s)", output.description, why)
+    return Devices(source, output, spec, request, seg)
+
+
+def _segmenters(first: Segmenter, verbose: bool) -> Callable[[Config, int, int], Segmenter]:
+    """The pipeline's segmenter factory: the one already loaded first, then new ones."""
+    spare = [first]
+
+    def make(cfg: Config, width: int, height: int) -> Segmenter:
+        if spare and fits(spare[0], cfg, width, height):
+            return spare.pop()
+        for seg in spare:
+            seg.close()
+        spare.clear()
+        return segmenter_for(cfg, width, height, quiet=not verbose)
+    return make
 
 
 class _Service(Protocol):
@@ -148,11 +178,13 @@ def start_services(controller: Controller, config_path: Path) -> list[_Service]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The ``vcam run`` command; returns the exit code."""
     try:
         cfg = config_from_args(args)
     except ConfigError as e:
         setup_logging("info", args.verbose)
-        print(f"vcam: config error: {e}", file=sys.stderr)
+        where = "" if e.source.startswith("--") else "config error: "
+        print(f"vcam: {where}{e}", file=sys.stderr)
         return EXIT_USAGE
     setup_logging(cfg.log_level, args.verbose)
     try:
@@ -167,108 +199,106 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, cfg: Config) -> int:
-    cam = cfg.camera
-    try:
-        source = open_source(cam.device, cam.width, cam.height, cam.fps, cam.fourcc)
-    except SourceError as e:
-        print(f"vcam: {e}", file=sys.stderr)
-        return EXIT_FAILURE
-    log.info("source: %s", source.description)
-
-    def reopen() -> Source:
-        return open_source(cam.device, cam.width, cam.height, cam.fps, cam.fourcc)
-
-    kind = choose_output(args, cfg)
-    fps = cfg.virtual_camera.fps or source.fps
-    frames = args.frames
-    if args.demo and kind == DEMO_FILE and frames is None:
-        frames = round(DEMO_SECONDS_PER_EFFECT * source.fps) * len(DEMO_EFFECTS)
     controller: Controller | None = None
 
     def on_key(ch: str) -> None:
-        if controller is None:
-            return
-        keys = {"n": Effect.NONE, "r": Effect.REPLACE, "l": Effect.BLUR,
-                "d": Effect.DESATURATE, "t": Effect.TRANSPARENT}
-        if ch in ("q", "\x1b"):
-            controller.quit()
-        elif ch == "b":
-            controller.step_background(1)
-        elif ch == "m":
-            controller.set_mirror(not controller.config.mirror)
-        elif ch in keys:
-            controller.set_effect(keys[ch])
+        action = key_map(controller).get(ch) if controller is not None else None
+        if action is not None:
+            action()
 
     def caption() -> str:
         if controller is None:
             return ""
         st = controller.status()
-        return f"{st.effect} | {st.fps:.0f} fps | keys l r b d t n m q"
+        return f"{st.effect} | {st.fps:.0f} fps | {key_legend()}"
 
     try:
-        preload_model(cfg, source.width, source.height, args.verbose)
-        first = open_output(kind, cfg, source, fps, on_key, caption)
-    except (OutputError, OSError, ValueError) as e:
-        source.close()
+        dev = open_devices(args, cfg, on_key, caption)
+    except (SourceError, OutputError, OSError, ValueError) as e:
         print(f"vcam: {e}", file=sys.stderr)
         return EXIT_FAILURE
-    log.info("output: %s", first.description)
-    output_name = short_name(kind, first, cfg)
-    output: Output = first
-    if isinstance(first, VirtualCamera):
-        # A virtual camera that vanishes (module unloaded, device removed) is reopened
-        # with back-off while the pipeline runs on.
-        output = ReconnectingOutput(lambda: open_output(kind, cfg, source, fps), first)
-
-    # A file source is reopened too: resuming after a pause needs it.
-    pipeline = Pipeline(cfg, source, output, reopen=reopen,
-                        segmenter=lambda c, w, h: segmenter_for(c, w, h,
-                                                                quiet=not args.verbose),
-                        fps=fps, max_frames=frames)
+    log.info("effect: %s; background: %s", cfg.effect, cfg.background)
+    frames = args.frames
+    if args.demo and dev.spec == DEMO_FILE and frames is None:
+        frames = round(DEMO_SECONDS_PER_EFFECT * dev.source.fps) * len(demo_effects())
+    virtual = isinstance(dev.output, VirtualCamera)
+    # A virtual camera that vanishes (module unloaded, device removed) is reopened
+    # with back-off while the pipeline runs on; a file source is reopened too:
+    # resuming after a pause needs it.
+    pipeline = Pipeline(cfg, dev.source, dev.output, reopen=lambda: dev.reopen_source(cfg),
+                        reopen_output=dev.reopen_output if virtual else None,
+                        segmenter=_segmenters(dev.segmenter, args.verbose),
+                        fps=dev.request.fps, max_frames=frames)
     config_path = Path(args.config) if args.config else user_config_path()
-    controller = Controller(pipeline, config_path, camera=short_name(cam.device, source, cfg),
-                            output=output_name)
+    controller = Controller(pipeline, config_path, camera=camera_name(cfg.camera.device),
+                            output=dev.output.label)
+    services = start_services(controller, config_path)
+    on_demand = OnDemand(dev.output.device, pipeline.set_idle) \
+        if isinstance(dev.output, VirtualCamera) and cfg.virtual_camera.on_demand else None
+    tick = _demo_tick(controller, pipeline, dev.request.fps) if args.demo and not args.effect \
+        else None
+    return serve(pipeline, controller, services, on_demand=on_demand, tray=not args.no_tray,
+                 tick=tick, file=dev.spec if dev.spec not in OUTPUTS else "")
 
+
+def _demo_tick(controller: Controller, pipeline: Pipeline, fps: float) -> Callable[[], None]:
+    """Every few seconds the next of the demo's effects."""
+    step = round(DEMO_SECONDS_PER_EFFECT * fps)
+    effects = demo_effects()
+
+    def tick() -> None:
+        effect = effects[(pipeline.stats.published // step) % len(effects)]
+        if effect != controller.config.effect:
+            controller.set_effect(effect)
+    return tick
+
+
+def serve(pipeline: Pipeline, controller: Controller, services: list[_Service], *,
+          on_demand: OnDemand | None = None, tray: bool = True,
+          tick: Callable[[], None] | None = None, file: str = "") -> int:
+    """Run until a signal, ``quit``, a fatal error or the frame count; returns the exit code.
+
+    ``services`` are running already; ``on_demand`` starts once the pipeline has.
+    ``file``: the file being written, to say so at the end.  On the way out every
+    service is closed and the pipeline given
+    :data:`STOP_DEADLINE` s; a thread still stuck after that (blocked in I/O) is
+    left behind: the pipeline's threads are daemons, so the process ends anyway.
+    """
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: stopping", signum)
         pipeline.done.set()
 
     def on_hangup(_signum: int, _frame: FrameType | None) -> None:
-        log.info("SIGHUP: reloading %s", config_path)
+        log.info("SIGHUP: reloading %s", controller.config_path)
         controller.reload()
-
-    demo_step = round(DEMO_SECONDS_PER_EFFECT * fps)
-
-    def tick() -> None:
-        if args.demo and not args.effect:
-            effect = DEMO_EFFECTS[(pipeline.stats.published // demo_step) % len(DEMO_EFFECTS)]
-            if effect is not controller.config.effect:
-                controller.set_effect(effect)
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hangup)
     t0 = time.monotonic()
-    services = start_services(controller, config_path)
     pipeline.start()
-    if isinstance(first, VirtualCamera) and cfg.virtual_camera.on_demand:
-        watch = OnDemand(first.device, pipeline.set_idle)
-        watch.start()
-        services.append(watch)
+    if on_demand is not None:
+        on_demand.start()
+        services = [*services, on_demand]
     try:
-        tray = None if args.no_tray else open_tray(controller)
+        icon = open_tray(controller) if tray else None
         try:
-            if tray is not None:
-                tray.run(pipeline.done, tick)  # blocks this (main) thread: GUI toolkits want it
+            if icon is not None:
+                icon.run(pipeline.done, tick)  # blocks this (main) thread: GUI toolkits want it
         except TrayError as e:
             log.warning("%s; running headless (control it with `vcam ctl`)", e)
         while not pipeline.wait(0.1):
-            tick()
+            if tick is not None:
+                tick()
     finally:
         for service in services:
             service.close()
-        pipeline.stop()
+        pipeline.stop(STOP_DEADLINE)
         for s, h in previous.items():
             signal.signal(s, h)
+    stuck = pipeline.stuck_threads()
+    if stuck:
+        log.warning("exiting with %s still blocked; the system releases what it holds",
+                    ", ".join(t.name for t in stuck))
     took = time.monotonic() - t0
     st = pipeline.stats
     log.info("stopped after %.1f s: %d frames published (%.1f fps), %d repeated, %d skipped",
@@ -276,6 +306,6 @@ def _run(args: argparse.Namespace, cfg: Config) -> int:
     if pipeline.error is not None:
         print(f"vcam: stopped by an error: {pipeline.error}", file=sys.stderr)
         return EXIT_FAILURE
-    if isinstance(output, FileOutput):
-        print(f"vcam: wrote {st.published} frames to {output.path}")
+    if file:
+        print(f"vcam: wrote {st.published} frames to {file}")
     return EXIT_OK

@@ -1,6 +1,6 @@
 """The live pipeline: capture thread -> segmentation thread -> compositor/output thread.
 
-Threads hand over through :class:`~vcam.live.slot.LatestSlot`s, so nothing queues:
+Threads hand over through :class:`~vcam.slot.LatestSlot`s, so nothing queues:
 the segmenter always works on the newest frame, and if it is slower than the
 camera the compositor reuses the latest mask; the output rate follows the
 camera, not the model.  The output thread owns the frame rate: it composites
@@ -21,10 +21,13 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from vcam.config import Config, Effect
-from vcam.live.slot import LatestSlot
-from vcam.stages.capture import Frame, Source, SourceError
+from vcam.config import Config
+from vcam.health import Health, HealthCallback, State, overall
+from vcam.live.reconnect import STARTING, ReconnectingOutput, ReconnectingSource
+from vcam.slot import LatestSlot
+from vcam.stages.capture import Frame, Source
 from vcam.stages.compositor import Compositor
+from vcam.stages.effects import get_effect
 from vcam.stages.outputs import Output
 from vcam.stages.placeholder import placeholder
 from vcam.stages.segment import Segmenter, fits, segmenter_for
@@ -32,6 +35,7 @@ from vcam.stages.segment import Segmenter, fits, segmenter_for
 log = logging.getLogger(__name__)
 
 SourceFactory = Callable[[], Source]
+OutputFactory = Callable[[], Output]
 SegmenterFactory = Callable[[Config, int, int], Segmenter]
 
 
@@ -72,41 +76,91 @@ class Pipeline:
     """Runs the three threads until ``stop()`` or until ``max_frames`` were published.
 
     ``source`` is already open (so a missing camera fails before anything starts);
-    ``reopen`` opens the camera again after it was lost or paused.
+    ``reopen`` opens the camera again after it was lost or paused, and
+    ``reopen_output`` the output after it failed (None: a failed send is the
+    output's own business).  The state the user sees is :attr:`health`;
+    :meth:`add_health_listener` is told of each change.
     """
 
     IDLE_PERIOD = 0.5
     """Seconds between stills while nobody watches."""
-    CAMERA_LOST_AFTER = 1.0
+    CAMERA_LOST_AFTER = ReconnectingSource.LOST_AFTER
     """Seconds without a frame before the output shows 'camera lost'."""
-    RETRY_MIN, RETRY_MAX = 0.5, 5.0
 
     def __init__(self, cfg: Config, source: Source, output: Output, *,
                  reopen: SourceFactory | None = None,
+                 reopen_output: OutputFactory | None = None,
                  segmenter: SegmenterFactory = default_segmenter,
                  fps: float | None = None, max_frames: int | None = None) -> None:
         self._cfg = cfg
-        self._source: Source | None = source
-        self._reopen = reopen
+        self._stop = threading.Event()
+        self._health_lock = threading.Lock()
+        self._parts: dict[str, Health] = {"camera": Health(State.STARTING, STARTING)}
+        self._shown = self._parts["camera"]
+        self._listeners: list[HealthCallback] = []
+        self._camera = ReconnectingSource(reopen, source, on_health=self._reporter("camera"),
+                                          wait=self._stop.wait)
         self._make_segmenter = segmenter
-        self.output = output
+        self.output: Output = output if reopen_output is None else ReconnectingOutput(
+            reopen_output, output, on_health=self._reporter("output"))
         self.width, self.height = source.width, source.height
         self.fps = fps or cfg.virtual_camera.fps or source.fps or 30.0
         self.max_frames = max_frames
         self.stats = Stats()
-        self.status = "starting"
         self.error: BaseException | None = None
         self._frames: LatestSlot[Frame] = LatestSlot()
         self._masks: LatestSlot[Mask] = LatestSlot()
-        self._stop = threading.Event()
         self._paused = threading.Event()
         self._idle = threading.Event()
         self.done = threading.Event()
+        # Daemon threads: one stuck in I/O (a hung device) must not keep the process
+        # alive after stop() gave up on it; see vcam.live.daemon.
         self._threads = [
-            threading.Thread(target=self._guard(self._capture_loop), name="vcam-capture"),
-            threading.Thread(target=self._guard(self._segment_loop), name="vcam-segment"),
-            threading.Thread(target=self._guard(self._output_loop), name="vcam-output"),
-        ]
+            threading.Thread(target=self._guard(loop), name=name, daemon=True)
+            for loop, name in ((self._capture_loop, "vcam-capture"),
+                               (self._segment_loop, "vcam-segment"),
+                               (self._output_loop, "vcam-output"))]
+
+    # -- health -------------------------------------------------------------------
+    def _reporter(self, part: str) -> HealthCallback:
+        def report(health: Health) -> None:
+            with self._health_lock:
+                self._parts[part] = health
+            self._health_changed()
+        return report
+
+    @property
+    def health(self) -> Health:
+        """What the user must see now (see vcam.health.PRIORITY)."""
+        with self._health_lock:
+            parts = list(self._parts.values())
+        flags = [Health(State.FAILED, str(self.error)) if self.error is not None else None,
+                 Health(State.PAUSED) if self._paused.is_set() else None,
+                 Health(State.IDLE, "nobody is watching") if self._idle.is_set() else None]
+        return overall([*flags, *parts])
+
+    @property
+    def status(self) -> str:
+        """:attr:`health` in words."""
+        return str(self.health)
+
+    def add_health_listener(self, listener: HealthCallback) -> None:
+        """Call ``listener(health)`` after each change of :attr:`health`, from the
+        thread that saw it."""
+        self._listeners.append(listener)
+
+    def _health_changed(self) -> None:
+        now = self.health
+        with self._health_lock:
+            if now == self._shown:
+                return
+            self._shown = now
+        (log.warning if now.state.is_error else log.info)("state: %s", now)
+        for listener in list(self._listeners):
+            try:
+                listener(now)
+            except Exception:  # a broken listener must not stop a thread of the pipeline
+                log.exception("health listener failed")
 
     # -- control, from any thread ------------------------------------------------
     @property
@@ -123,6 +177,7 @@ class Pipeline:
             self._paused.set()
         else:
             self._paused.clear()
+        self._health_changed()
 
     @property
     def paused(self) -> bool:
@@ -135,6 +190,7 @@ class Pipeline:
             self._idle.set()
         else:
             self._idle.clear()
+        self._health_changed()
 
     @property
     def idle(self) -> bool:
@@ -156,12 +212,15 @@ class Pipeline:
         for t in self._threads:
             if t.ident is not None:
                 t.join(max(0.0, deadline - time.monotonic()))
-        for t in self._threads:
-            if t.is_alive():
-                log.warning("thread %s did not stop in time", t.name)
+        for t in self.stuck_threads():
+            log.warning("thread %s did not stop in time", t.name)
         if self._threads[2].ident is None:
             self.output.close()  # never started: nobody else will close it
         self.done.set()
+
+    def stuck_threads(self) -> list[threading.Thread]:
+        """Threads still running after :meth:`stop` (stuck in I/O no Event can cut short)."""
+        return [t for t in self._threads if t.is_alive()]
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the pipeline is done (frame count reached, a fatal error, or stopped)."""
@@ -175,64 +234,28 @@ class Pipeline:
             except BaseException as e:  # a dead thread must stop the pipeline, not hang it
                 log.exception("%s failed", threading.current_thread().name)
                 self.error = e
-                self.status = f"error: {e}"
+                self._health_changed()
                 self._stop.set()
                 self.done.set()
         return run
 
     def _capture_loop(self) -> None:
         index = 0
-        retry = self.RETRY_MIN
-        last_ok = time.monotonic()
         try:
             while not self._stop.is_set():
                 if self._paused.is_set() or self._idle.is_set():
-                    if self._source is not None:
-                        self._source.close()
-                        self._source = None
-                        log.info("%s: camera released", "paused" if self.paused else "idle")
+                    self._camera.release("paused" if self._paused.is_set() else "idle")
                     self._stop.wait(0.05)
                     continue
-                if self._source is None:
-                    if self._reopen is None:
-                        self._stop.wait(0.1)
-                        continue
-                    try:
-                        self._source = self._reopen()
-                        log.info("camera open: %s", self._source.description)
-                        retry = self.RETRY_MIN
-                        last_ok = time.monotonic()
-                    except SourceError as e:
-                        self.status = f"camera lost, retrying in {retry:g} s: {e}"
-                        log.warning("%s", self.status)
-                        self._stop.wait(retry)
-                        retry = min(retry * 2, self.RETRY_MAX)
-                        continue
-                image = self._source.read()
-                now = time.monotonic()
-                if image is not None and (image.ndim != 3 or image.shape[2] != 3
-                                          or image.size == 0 or image.dtype != np.uint8):
-                    if self.stats.camera_failures == 0:
-                        log.warning("camera sent a malformed frame %s %s; skipping such frames",
-                                    image.shape, image.dtype)
-                    image = None
+                image = self._camera.read()
+                self.stats.camera_failures = self._camera.failures
                 if image is None:
-                    self.stats.camera_failures += 1
-                    if now - last_ok > self.CAMERA_LOST_AFTER and self._reopen is not None:
-                        log.warning("camera stopped sending frames; reopening it")
-                        self._source.close()
-                        self._source = None
-                    else:
-                        self._stop.wait(0.01)
                     continue
-                last_ok = now
-                self._frames.put(Frame(image, now, index))
+                self._frames.put(Frame(image, time.monotonic(), index))
                 self.stats.captured += 1
                 index += 1
         finally:
-            if self._source is not None:
-                self._source.close()
-                self._source = None
+            self._camera.close()
 
     def _segment_loop(self) -> None:
         seen = 0
@@ -244,7 +267,7 @@ class Pipeline:
                     continue
                 seen, frame = got
                 cfg = self._cfg
-                if cfg.effect is Effect.NONE:
+                if not get_effect(cfg.effect).needs_mask:
                     continue  # nothing needs a mask: save the CPU
                 h, w = frame.image.shape[:2]
                 if seg is None or not fits(seg, cfg, w, h):
@@ -281,6 +304,25 @@ class Pipeline:
             cache[title] = placeholder(self.width, self.height, title, detail)
         return cache[title]
 
+    def _filler(self, stills: dict[str, np.ndarray], last: np.ndarray | None,
+                last_frame_t: float) -> np.ndarray:
+        """What goes out when no new camera frame came in time: a still that says
+        why, or the last frame again (the virtual camera must never freeze)."""
+        health = self.health
+        with self._health_lock:
+            camera = self._parts["camera"]
+        if health.state is State.PAUSED:
+            return self._still(stills, "SelfieCam paused", "")
+        starting = self._still(stills, "SelfieCam", "starting the camera...")
+        if health.state is State.IDLE or camera.state is State.STARTING:
+            return starting
+        # A camera that hangs inside read() reports nothing: judge by the frames too,
+        # counted from when it last came back so an idle spell does not count.
+        stale = time.monotonic() - max(last_frame_t, camera.since) > self.CAMERA_LOST_AFTER
+        if camera.state is State.CAMERA_LOST or stale:
+            return self._still(stills, "Camera lost", "reconnecting...")
+        return starting if last is None else last
+
     def _output_loop(self) -> None:
         comp = Compositor(self._cfg)
         period = 1.0 / self.fps
@@ -296,42 +338,16 @@ class Pipeline:
                 step = self.IDLE_PERIOD if self._idle.is_set() else period
                 wait = step * (1.5 if repeats == 0 else 1.0) - (time.monotonic() - sent_t)
                 got = self._frames.wait_newer(seen, max(0.0, wait))
-                now = time.monotonic()
                 if got is not None:
                     version, frame = got
                     if seen:
                         self.stats.skipped += version - seen - 1
                     seen = version
-                    last_frame_t = now
-                    cfg = self._cfg
-                    if cfg is not comp.cfg:
-                        comp.configure(cfg)
-                    image = frame.image
-                    if image.shape[:2] != (self.height, self.width):
-                        # A camera that came back at another size: keep the output's size.
-                        image = cv2.resize(image, (self.width, self.height))
-                    mask = None if cfg.effect is Effect.NONE else self._mask_for(frame, period / 2)
-                    t0 = time.perf_counter()
-                    out = comp.compose(image, mask.confidence if mask else None)
-                    self.stats.compose_ms.append((time.perf_counter() - t0) * 1000)
-                    self.output.send(out)
-                    self.stats.latency_ms.append((time.monotonic() - frame.t_capture) * 1000)
-                    last = out
+                    last_frame_t = time.monotonic()
+                    last = self._publish(comp, frame, period)
                     repeats = 0
-                    self.status = "live"
                 else:
-                    # No new camera frame in time: keep the stream alive rather than freeze.
-                    if self._paused.is_set():
-                        out = self._still(stills, "SelfieCam paused", "")
-                        self.status = "paused"
-                    elif self._idle.is_set():
-                        out = self._still(stills, "SelfieCam", "starting the camera...")
-                        self.status = "idle: nobody is watching"
-                    elif now - last_frame_t > self.CAMERA_LOST_AFTER or last is None:
-                        out = self._still(stills, "Camera lost", "reconnecting...")
-                    else:
-                        out = last
-                    self.output.send(out)
+                    self.output.send(self._filler(stills, last, last_frame_t))
                     repeats += 1
                     self.stats.repeated += 1
                 sent_t = time.monotonic()
@@ -344,3 +360,20 @@ class Pipeline:
             # The thread that used the output closes it: GUI toolkits (the preview window)
             # hang when a window is closed from another thread.
             self.output.close()
+
+    def _publish(self, comp: Compositor, frame: Frame, period: float) -> np.ndarray:
+        """Composite ``frame`` with its mask (or the latest) and send it; returns it."""
+        cfg = self._cfg
+        if cfg is not comp.cfg:
+            comp.configure(cfg)
+        image = frame.image
+        if image.shape[:2] != (self.height, self.width):
+            # A camera that came back at another size: keep the output's size.
+            image = cv2.resize(image, (self.width, self.height))
+        mask = self._mask_for(frame, period / 2) if get_effect(cfg.effect).needs_mask else None
+        t0 = time.perf_counter()
+        out = comp.compose(image, mask.confidence if mask else None)
+        self.stats.compose_ms.append((time.perf_counter() - t0) * 1000)
+        self.output.send(out)
+        self.stats.latency_ms.append((time.monotonic() - frame.t_capture) * 1000)
+        return out

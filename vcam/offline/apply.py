@@ -23,23 +23,24 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import cv2
 import numpy as np
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from vcam.cli import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, setup_logging
-from vcam.config import Config, ConfigError, Effect
-from vcam.live.daemon import config_from_args as run_config_from_args
-from vcam.offline.media_io import (
-    ALPHA_IMAGE_EXTENSIONS,
-    ALPHA_VIDEO_EXTENSIONS,
-    IMAGE_EXTENSIONS,
-    VIDEO_EXTENSIONS,
+from vcam.config import Config, Overrides, load_default
+from vcam.errors import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    EXIT_USAGE,
+    BackgroundError,
+    ConfigError,
     MediaError,
-    VideoReader,
+    UsageError,
+)
+from vcam.logs import setup_logging
+from vcam.offline.media_io import (
     is_frame_pattern,
     looks_like_image,
     open_video_sink,
@@ -48,26 +49,33 @@ from vcam.offline.media_io import (
     write_image,
 )
 from vcam.offline.stream import MaskStream
-from vcam.stages.backgrounds import (
-    Background,
-    BackgroundError,
-    VideoBackground,
-    cover,
-    open_background,
+from vcam.stages.compositor import Compositor
+from vcam.stages.effects import get_effect
+from vcam.stages.media import (
+    ALPHA_IMAGE_EXTENSIONS,
+    ALPHA_VIDEO_EXTENSIONS,
+    IMAGE_EXTENSIONS,
+    MEDIA_EXTENSIONS,
+    VIDEO_EXTENSIONS,
+    VideoReader,
 )
-from vcam.stages.effects import EffectParams, apply_effect, rgba
 from vcam.stages.refine import Refiner
 from vcam.stages.segment import ModelSpec, Segmenter, pick_model
 
 log = logging.getLogger(__name__)
 
-MASK: Literal["mask"] = "mask"
-Render = Effect | Literal["mask"]
-"""What ``apply`` makes: one of the live effects, or the soft person mask itself."""
+MASK = "mask"
+"""What ``apply`` makes besides the registered effects: the soft person mask itself."""
+Render = str
+"""What ``apply`` makes: a registered effect's name, or :data:`MASK`."""
 
 
-class UsageError(ValueError):
-    """The command asks for something impossible (exit code 2); the message says the fix."""
+def channels_of(render: Render) -> int:
+    """Channels of what ``render`` writes: 1 for the mask, else the effect's file channels."""
+    if render == MASK:
+        return 1
+    spec = get_effect(render)
+    return spec.file_channels if spec.file_fn else 3
 
 
 class Kind(enum.Enum):
@@ -109,7 +117,7 @@ def expand(inputs: Iterable[str]) -> tuple[list[tuple[Path, Kind]], list[str], b
         if path.is_dir():
             many = True
             files = sorted(f for f in path.iterdir() if f.is_file() and not f.name.startswith(".")
-                           and f.suffix.lower() in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS)
+                           and f.suffix.lower() in MEDIA_EXTENSIONS)
             if not files:
                 failed.append(f"{path}: no images or videos in this folder")
             candidates = files
@@ -126,9 +134,9 @@ def expand(inputs: Iterable[str]) -> tuple[list[tuple[Path, Kind]], list[str], b
 def default_name(source: Path, kind: Kind, render: Render) -> str:
     """The output file name in an output folder."""
     if kind is Kind.VIDEO:
-        return source.stem + (".webm" if render is Effect.TRANSPARENT else ".mp4")
+        return source.stem + (".webm" if channels_of(render) == 4 else ".mp4")
     suffix = source.suffix.lower()
-    if render in (Effect.TRANSPARENT, MASK) or suffix not in IMAGE_EXTENSIONS:
+    if channels_of(render) != 3 or suffix not in IMAGE_EXTENSIONS:
         suffix = ".png"
     return source.stem + suffix
 
@@ -137,7 +145,7 @@ def check_format(job: Job, render: Render) -> None:
     """A :class:`UsageError` if ``job.target`` cannot hold what ``render`` makes of the input."""
     target, suffix = job.target, job.target.suffix.lower()
     pattern = is_frame_pattern(target)
-    alpha = render is Effect.TRANSPARENT
+    alpha = channels_of(render) == 4
     images = ", ".join(sorted(IMAGE_EXTENSIONS))
     example = target.parent / "frame_%05d.png"
     if job.kind is Kind.IMAGE:
@@ -145,14 +153,14 @@ def check_format(job: Job, render: Render) -> None:
             raise UsageError(f"{target}: {job.source.name} is an image; write it as one of "
                              f"{images}")
         if alpha and suffix not in ALPHA_IMAGE_EXTENSIONS:
-            raise UsageError(f"{target}: --effect transparent needs a format with an alpha "
+            raise UsageError(f"{target}: --effect {render} needs a format with an alpha "
                              f"channel and {suffix} has none; write a .png (or .webp, .tiff)")
         return
     if pattern:
         if suffix not in IMAGE_EXTENSIONS:
             raise UsageError(f"{target}: a frame pattern names image files ({images})")
         if alpha and suffix not in ALPHA_IMAGE_EXTENSIONS:
-            raise UsageError(f"{target}: --effect transparent needs frames with an alpha "
+            raise UsageError(f"{target}: --effect {render} needs frames with an alpha "
                              f"channel and {suffix} has none; use a pattern like {example}")
         return
     if suffix not in VIDEO_EXTENSIONS:
@@ -160,7 +168,7 @@ def check_format(job: Job, render: Render) -> None:
                          f"({', '.join(sorted(VIDEO_EXTENSIONS))}) or a frame pattern like "
                          f"{example}")
     if alpha and suffix not in ALPHA_VIDEO_EXTENSIONS:
-        raise UsageError(f"{target}: --effect transparent needs a format that keeps alpha and "
+        raise UsageError(f"{target}: --effect {render} needs a format that keeps alpha and "
                          f"{suffix} cannot; write a .webm (VP9 with alpha) or a PNG frame "
                          f"pattern like {example}")
 
@@ -210,78 +218,37 @@ def plan(inputs: Sequence[str], output: str, render: Render, *,
 
 # -- processing ---------------------------------------------------------------------
 
-class SteppedVideoBackground:
-    """A looping background video stepped by the processed video's clock.
-
-    The live :class:`~vcam.stages.backgrounds.VideoBackground` plays in wall-clock time;
-    a file is processed faster or slower than real time, so here the background
-    frame is the one at the output frame's own timestamp.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self._reader = VideoReader(path)
-        self._index = -1
-        self._length: int | None = None
-        self._frame: np.ndarray | None = None
-
-    def frame_at(self, t: float, width: int, height: int) -> np.ndarray:
-        target = int(t * self._reader.fps + 1e-6)
-        if self._length:
-            target %= self._length
-        if target < self._index:
-            self._reader.rewind()
-            self._index = -1
-        while self._index < target:
-            image = self._reader.read()
-            if image is None:  # the end: now we know its length, loop
-                self._length = self._index + 1
-                target %= self._length
-                self._reader.rewind()
-                self._index = -1
-                continue
-            self._index += 1
-            self._frame = image
-        assert self._frame is not None
-        return cover(self._frame, width, height)
-
-    def close(self) -> None:
-        self._reader.close()
-
-
-def open_apply_background(spec: str) -> Background | SteppedVideoBackground:
-    """The ``replace`` background; a bad one is a :class:`BackgroundError` (not white)."""
-    bg = open_background(spec)
-    if isinstance(bg, VideoBackground):
-        bg.close()  # the live one plays in wall-clock time: step it by frame time instead
-        try:
-            return SteppedVideoBackground(bg.path)
-        except MediaError as e:
-            raise BackgroundError(str(e)) from None
-    return bg
-
-
 class Applier:
-    """Applies one :data:`Render` to images and videos, one input at a time.
+    """Applies one :data:`Render` to images and videos, one input at a time, through
+    the live :class:`~vcam.stages.compositor.Compositor` in its file mode.
 
     ``apply(job)`` writes ``job.target`` and returns the number of frames written.
     Not thread-safe.  ``close()`` releases the segmenters and the background.
+    A bad background is a :class:`BackgroundError` here, before any frame.
     """
 
     def __init__(self, cfg: Config, render: Render, *, quiet: bool = False,
                  verbose: bool = False) -> None:
-        self.cfg = cfg
         self.render = render
+        # The mask needs only the compositor's refiner: no effect, no background.
+        self.cfg = cfg.replace(effect="none" if render == MASK else render)
         self.quiet = quiet
         self._verbose = verbose
         self._segmenters: dict[ModelSpec, Segmenter] = {}
-        self.refiner = Refiner(cfg.refine)
-        self._background = (open_apply_background(cfg.background)
-                            if render is Effect.REPLACE else None)
+        self.compositor = Compositor(self.cfg, live=False)
+
+    @property
+    def refiner(self) -> Refiner:
+        return self.compositor.refiner
 
     @property
     def channels(self) -> int:
         """Channels of what :meth:`frame` returns: 4 BGRA, 1 mask, else 3 BGR."""
-        return {Effect.TRANSPARENT: 4, MASK: 1}.get(self.render, 3)
+        return channels_of(self.render)
+
+    @property
+    def needs_mask(self) -> bool:
+        return self.render == MASK or get_effect(self.render).needs_mask
 
     def segmenter(self, width: int, height: int) -> Segmenter:
         """The segmenter for this frame size's model (``auto`` picks by aspect), kept for reuse."""
@@ -294,29 +261,17 @@ class Applier:
 
     def frame(self, image: np.ndarray, t: float) -> np.ndarray:
         """``image`` (BGR) at time ``t`` in its video (0 for a still) -> the output frame."""
-        if self.render is Effect.NONE:
-            return image
+        if not self.needs_mask:
+            return self.compositor.apply(image, None, t)
         h, w = image.shape[:2]
         confidence = self.segmenter(w, h).segment(image, t)
         return self.render_with(image, t, self.refiner.refine(confidence, image))
 
     def render_with(self, image: np.ndarray, t: float, alpha: np.ndarray) -> np.ndarray:
         """The output frame for ``image`` with its refined ``alpha``."""
-        h, w = image.shape[:2]
         if self.render == MASK:
             return alpha
-        if self.render is Effect.TRANSPARENT:
-            return rgba(image, alpha)
-        background = None
-        if isinstance(self._background, SteppedVideoBackground):
-            background = self._background.frame_at(t, w, h)
-        elif self._background is not None:
-            background = self._background.frame(w, h)
-        params = EffectParams(background=background, blur=self.cfg.blur,
-                              key_colour=self.cfg.key_colour,
-                              light_wrap=self.cfg.refine.light_wrap,
-                              light_wrap_width=self.cfg.refine.light_wrap_width)
-        return apply_effect(Effect(self.render), image, alpha, params)
+        return self.compositor.apply(image, alpha, t)
 
     def apply(self, job: Job) -> int:
         """Process one input; :class:`MediaError` if it cannot be read or written."""
@@ -340,8 +295,9 @@ class Applier:
                       disable=self.quiet, leave=False, dynamic_ncols=True) as bar:
                 try:
                     frames = self._timed_frames(reader)
-                    if self.render is Effect.NONE:
-                        rendered: Iterator[np.ndarray] = (image for image, _ in frames)
+                    if not self.needs_mask:
+                        rendered: Iterator[np.ndarray] = (self.compositor.apply(image, None, t)
+                                                          for image, t in frames)
                     else:
                         # The next frame is segmented while this one is composited
                         # and encoded (vcam/stream.py).
@@ -373,19 +329,15 @@ class Applier:
         for seg in self._segmenters.values():
             seg.close()
         self._segmenters.clear()
-        if self._background is not None:
-            self._background.close()
+        self.compositor.close()
 
 
 # -- the command --------------------------------------------------------------------
 
 def config_from_args(args: argparse.Namespace) -> Config:
-    """config.toml with this command's flags laid over it, exactly as ``vcam run`` lays
-    its own (the effect is apply's, the mirror is for the live picture only)."""
-    shared = argparse.Namespace(config=args.config, model=args.model, blur=args.blur,
-                                background=args.background, effect=None, mirror=None,
-                                demo=False, source=None)
-    return run_config_from_args(shared)
+    """config.toml with this command's flags laid over it, as ``vcam run`` lays its own."""
+    return Overrides.from_args(args).over(load_default(Path(args.config) if args.config
+                                                       else None))
 
 
 def _say(message: str) -> None:
@@ -394,9 +346,9 @@ def _say(message: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Carry out ``vcam apply``; returns the exit code."""
-    render: Render = MASK if args.effect == MASK else Effect(args.effect)
     try:
         cfg = config_from_args(args)
+        render: Render = args.effect or cfg.effect
         setup_logging(cfg.log_level, args.verbose)
         jobs, failed = plan(args.inputs, args.output, render, force=args.force)
         applier = Applier(cfg, render, quiet=args.quiet, verbose=args.verbose)

@@ -28,28 +28,15 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from vcam.stages.images import ImageReadError, read_bgr
-from vcam.stages.outputs import FileOutput, OutputError
+from vcam.errors import MediaError, OutputError
+from vcam.stages.media import ALPHA_VIDEO_EXTENSIONS, read_bgr
+from vcam.stages.outputs import FileOutput
 
 log = logging.getLogger(__name__)
 
 FFMPEG_FIX = "install it with `apt-get install ffmpeg` (or your platform's ffmpeg package)"
 
-IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"})
-"""Still images we read and write (PNG, JPEG, WebP, BMP, TIFF)."""
-ALPHA_IMAGE_EXTENSIONS = frozenset({".png", ".webp", ".tif", ".tiff"})
-"""Still image formats that carry an alpha channel."""
-VIDEO_EXTENSIONS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi"})
-"""Video containers we write; anything OpenCV decodes is accepted as input."""
-ALPHA_VIDEO_EXTENSIONS = frozenset({".webm"})
-"""Video containers we write with alpha (VP9 ``yuva420p``)."""
-
 _FRAME_NUMBER = re.compile(r"%0?\d*d")
-
-
-class MediaError(RuntimeError):
-    """An input cannot be read or an output cannot be written; the message names the
-    file and the reason."""
 
 
 def is_frame_pattern(path: Path) -> bool:
@@ -83,10 +70,7 @@ def read_image(path: Path) -> np.ndarray:
 
     An alpha channel in the input is dropped: the person is segmented from the colours.
     """
-    try:
-        return read_bgr(path)
-    except ImageReadError as e:
-        raise MediaError(str(e)) from None
+    return read_bgr(path)
 
 
 def looks_like_image(path: Path) -> bool:
@@ -96,54 +80,6 @@ def looks_like_image(path: Path) -> bool:
             return True
     except Exception:
         return False
-
-
-class VideoReader:
-    """Decodes a video file frame by frame with OpenCV.
-
-    ``width``/``height`` are those of the first decoded frame (after OpenCV's
-    rotation handling); later frames of another size are scaled to it.  ``fps``
-    is the container's frame rate; ``frame_count`` is the container's estimate
-    (0 if unknown), for progress only.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        if not path.is_file():
-            raise MediaError(f"{path}: no such file")
-        self._cap = cv2.VideoCapture(str(path))
-        ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
-        if not ok or first is None or not first.size:
-            self._cap.release()
-            raise MediaError(f"{path}: not an image or a video OpenCV can decode")
-        fps = self._cap.get(cv2.CAP_PROP_FPS)
-        if not fps or not 1 <= fps <= 240:
-            log.warning("%s: implausible frame rate %r; assuming 30", path, fps)
-            fps = 30.0
-        self.fps = float(fps)
-        self.height, self.width = first.shape[:2]
-        self.frame_count = max(0, int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)))
-        self._first: np.ndarray | None = first
-
-    def read(self) -> np.ndarray | None:
-        """The next BGR frame, or None at the end of the file."""
-        if self._first is not None:
-            image, self._first = self._first, None
-            return image
-        ok, image = self._cap.read()
-        if not ok or image is None or not image.size:
-            return None
-        if image.shape[:2] != (self.height, self.width):
-            image = cv2.resize(image, (self.width, self.height))
-        return image
-
-    def rewind(self) -> None:
-        """Start again from the first frame."""
-        self._first = None
-        self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-
-    def close(self) -> None:
-        self._cap.release()
 
 
 # -- writing ------------------------------------------------------------------------

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import glob
 import logging
-import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import cv2
 import numpy as np
+
+from vcam.errors import MediaError, SourceError
+from vcam.stages.media import VideoReader
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +40,6 @@ class Frame:
     image: np.ndarray
     t_capture: float
     index: int
-
-
-class SourceError(RuntimeError):
-    """A source could not be opened or stopped delivering frames."""
 
 
 class Source(Protocol):
@@ -63,13 +62,12 @@ def video_devices() -> list[str]:
     return sorted(glob.glob("/dev/video*"), key=lambda p: (len(p), p))
 
 
-def _held_by(device: int | str) -> str:
-    """'zoom (pid 123), obs (pid 456)' for the processes holding the camera, or ''."""
-    from vcam.system.consumers import holders, process_name
+BusyCheck = Callable[[str], str]
+"""Given a device path, the processes holding it ('zoom (pid 123)'), or ''."""
 
-    path = f"/dev/video{device}" if isinstance(device, int) else device
-    pids = holders(path, exclude=frozenset({os.getpid()}))
-    return ", ".join(f"{process_name(p)} (pid {p})" for p in pids)
+
+def _nobody(path: str) -> str:
+    return ""
 
 
 def is_file_source(spec: int | str) -> bool:
@@ -80,13 +78,16 @@ class CameraSource:
     """A physical webcam by index or /dev/videoN path."""
 
     def __init__(self, device: int | str, width: int, height: int, fps: int,
-                 fourcc: str = "MJPG") -> None:
+                 fourcc: str = "MJPG", *, held_by: BusyCheck = _nobody) -> None:
+        """``held_by`` names who holds the device when it will not open (the system
+        layer knows how to ask; this stage does not)."""
         self.device = int(device) if isinstance(device, str) and device.isdigit() else device
         backend = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
         self._cap = cv2.VideoCapture(self.device, backend)
         if not self._cap.isOpened():
             self._cap.release()
-            busy = _held_by(self.device)
+            path = f"/dev/video{self.device}" if isinstance(self.device, int) else self.device
+            busy = held_by(path)
             if busy:
                 raise SourceError(f"camera {self.device!r} is busy: {busy} has it open. "
                                   f"Close that program (or pick another camera with --source).")
@@ -124,15 +125,12 @@ class VideoFileSource:
 
     def __init__(self, path: str | Path, *, realtime: bool = True, loop: bool = True) -> None:
         self.path = Path(path)
-        if not self.path.is_file():
-            raise SourceError(f"video file not found: {self.path}")
-        self._cap = cv2.VideoCapture(str(self.path))
-        if not self._cap.isOpened():
-            raise SourceError(f"OpenCV cannot read {self.path} as a video")
-        self.width = int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        self.height = int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        fps = self._cap.get(cv2.CAP_PROP_FPS)
-        self.fps = float(fps) if fps and 1 <= fps <= 240 else 30.0
+        try:
+            self._reader = VideoReader(self.path, purpose="a video source")
+        except MediaError as e:
+            raise SourceError(f"video source {e}") from None
+        self.width, self.height, self.fps = self._reader.width, self._reader.height, \
+            self._reader.fps
         self.description = f"{self.path.name} {self.width}x{self.height}@{self.fps:g} (looped)"
         self._realtime = realtime
         self._loop = loop
@@ -145,22 +143,19 @@ class VideoFileSource:
             if delay > 0:
                 time.sleep(delay)
             self._next_t = max(self._next_t + 1.0 / self.fps, time.monotonic() - 1.0 / self.fps)
-        ok, image = self._cap.read()
-        if not ok and self._loop:
-            self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
-            ok, image = self._cap.read()
-        if not ok or image is None:
-            return None
-        if image.shape[:2] != (self.height, self.width):
-            image = cv2.resize(image, (self.width, self.height))
+        image = self._reader.read()
+        if image is None and self._loop:
+            self._reader.rewind()
+            image = self._reader.read()
         return image
 
     def close(self) -> None:
-        self._cap.release()
+        self._reader.close()
 
 
-def open_source(spec: int | str, width: int, height: int, fps: int, fourcc: str = "MJPG") -> Source:
+def open_source(spec: int | str, width: int, height: int, fps: int, fourcc: str = "MJPG", *,
+                held_by: BusyCheck = _nobody) -> Source:
     """A camera for an index or /dev path, a looping :class:`VideoFileSource` for a file."""
     if is_file_source(spec):
         return VideoFileSource(str(spec))
-    return CameraSource(spec, width, height, fps, fourcc)
+    return CameraSource(spec, width, height, fps, fourcc, held_by=held_by)

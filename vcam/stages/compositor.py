@@ -1,8 +1,19 @@
-"""The compositor: one camera frame and the latest mask -> the frame we publish.
+"""The compositor: one camera frame and its mask -> the frame we publish or write.
 
-It owns the refiner (temporal state) and the open background, and applies the
-effect the current :class:`~vcam.config.Config` selects.  A config change
-swaps in a new background only when the background itself changed.
+One class serves the live pipeline and ``vcam apply``.  It owns the refiner
+(temporal state) and the open background, and applies the registered effect
+the current :class:`~vcam.config.Config` names.  A config change swaps in a new
+background only when the background itself changed.
+
+Live and files differ in what a failure means, not in how a picture is made:
+
+- live (``live=True``): a failing effect passes frames through (logged once),
+  a bad background falls back to white, a video background plays in
+  wall-clock time, and the mirror applies;
+- files (``live=False``): failures raise, a bad background is an error before
+  the first frame, a video background is stepped by the frame's time, no
+  mirror (it is for the live picture), and an effect's ``file_fn`` is used
+  where it has one (``transparent`` writes real alpha).
 """
 
 from __future__ import annotations
@@ -12,73 +23,102 @@ import logging
 import cv2
 import numpy as np
 
-from vcam.config import Config, Effect
-from vcam.stages.backgrounds import Background, load_background
-from vcam.stages.effects import EffectParams, apply_effect
+from vcam.config import Config
+from vcam.stages.backgrounds import Background, load_background, open_background
+from vcam.stages.effects import EffectParams, EffectSpec, get_effect
 from vcam.stages.refine import Refiner
 
 log = logging.getLogger(__name__)
 
 
 class Compositor:
-    """``compose(frame, confidence)`` -> BGR frame; not thread-safe (one thread uses it)."""
+    """``compose(frame, confidence, t)`` -> frame; not thread-safe (one thread uses it)."""
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, *, live: bool = True) -> None:
         self.cfg = cfg
+        self.live = live
         self.refiner = Refiner(cfg.refine)
-        self._background: Background = load_background(cfg.background)
-        self._failed: set[tuple[Effect, str]] = set()
+        self._background: Background | None = None
+        self._background_spec = ""
+        self._failed: set[tuple[str, str]] = set()
+        self._load_background()
 
     @property
-    def background(self) -> Background:
+    def effect(self) -> EffectSpec:
+        return get_effect(self.cfg.effect)
+
+    @property
+    def channels(self) -> int:
+        """Channels of what :meth:`apply` returns: 3 (BGR), or the file effect's (4: BGRA)."""
+        spec = self.effect
+        return spec.file_channels if not self.live and spec.file_fn else 3
+
+    @property
+    def background(self) -> Background | None:
+        """The open background (None until an effect that reads one is chosen)."""
         return self._background
+
+    def _load_background(self) -> None:
+        """Open the configured background if the effect reads one and it changed."""
+        cfg = self.cfg
+        if not self.effect.needs_background or (
+                self._background is not None and cfg.background == self._background_spec):
+            return
+        new = (load_background(cfg.background) if self.live
+               else open_background(cfg.background, realtime=False))
+        if self._background is not None:
+            self._background.close()
+        self._background, self._background_spec = new, cfg.background
 
     def configure(self, cfg: Config) -> None:
         """Take a new configuration from the next frame on."""
         old, self.cfg = self.cfg, cfg
         if cfg.refine != old.refine:
             self.refiner = Refiner(cfg.refine)
-        if cfg.background != old.background:
-            new = load_background(cfg.background)
-            self._background.close()
-            self._background = new
+        self._load_background()
 
-    def alpha(self, frame: np.ndarray, confidence: np.ndarray) -> np.ndarray:
-        """The refined frame-size alpha for ``frame``."""
-        return self.refiner.refine(confidence, frame)
-
-    def compose(self, frame: np.ndarray, confidence: np.ndarray | None) -> np.ndarray:
-        """The published frame.  With no mask yet, the frame passes through."""
-        if self.cfg.effect is Effect.NONE or confidence is None:
-            return self.apply(frame, None)
+    def compose(self, frame: np.ndarray, confidence: np.ndarray | None,
+                t: float = 0.0) -> np.ndarray:
+        """The output for ``frame`` (at time ``t`` s).  With no mask yet, the frame
+        passes through."""
+        if not self.effect.needs_mask or confidence is None:
+            return self.apply(frame, None, t)
         try:
-            alpha = self.alpha(frame, confidence)
+            alpha = self.refiner.refine(confidence, frame)
         except Exception as e:
+            if not self.live:
+                raise
             self._failed_once(e)
-            return self.apply(frame, None)
-        return self.apply(frame, alpha)
+            return self.apply(frame, None, t)
+        return self.apply(frame, alpha, t)
 
-    def apply(self, frame: np.ndarray, alpha: np.ndarray | None) -> np.ndarray:
-        """The effect (and mirror) for ``frame`` with its refined ``alpha`` (None: no mask)."""
-        cfg = self.cfg
-        if cfg.effect is Effect.NONE or alpha is None:
+    def params(self, width: int, height: int, t: float) -> EffectParams:
+        """The settings the effect reads, for a ``width`` x ``height`` frame at ``t``."""
+        cfg, spec = self.cfg, self.effect
+        background = None
+        if spec.needs_background and self._background is not None:
+            background = self._background.frame(width, height, t)
+        return EffectParams(background=background, blur=cfg.blur, key_colour=cfg.key_colour,
+                            light_wrap=cfg.refine.light_wrap,
+                            light_wrap_width=cfg.refine.light_wrap_width)
+
+    def apply(self, frame: np.ndarray, alpha: np.ndarray | None, t: float = 0.0) -> np.ndarray:
+        """The effect (and, live, the mirror) for ``frame`` with its refined ``alpha``
+        (None: no mask, the frame passes through)."""
+        spec = self.effect
+        if not spec.needs_mask or alpha is None:
             out = frame.copy()
         else:
+            fn = spec.file_fn if not self.live and spec.file_fn else spec.fn
             try:
                 h, w = frame.shape[:2]
-                params = EffectParams(
-                    background=(self._background.frame(w, h)
-                                if cfg.effect is Effect.REPLACE else None),
-                    blur=cfg.blur,
-                    key_colour=cfg.key_colour,
-                    light_wrap=cfg.refine.light_wrap,
-                    light_wrap_width=cfg.refine.light_wrap_width,
-                )
-                out = apply_effect(cfg.effect, frame, alpha, params)
+                out = fn(frame, alpha, self.params(w, h, t))
             except Exception as e:
+                if not self.live:
+                    raise
                 self._failed_once(e)
                 out = frame.copy()
-        if cfg.mirror:
+        if self.live and self.cfg.mirror:
             cv2.flip(out, 1, dst=out)
         return out
 
@@ -91,4 +131,5 @@ class Compositor:
             log.error("effect %s failed (%s); passing frames through", self.cfg.effect, e)
 
     def close(self) -> None:
-        self._background.close()
+        if self._background is not None:
+            self._background.close()

@@ -1,9 +1,12 @@
-"""The effects: pure functions of (frame, alpha, params) -> frame.
+"""The effects, and the one registry of them that every surface reads.
 
-``frame`` is HxWx3 uint8 BGR, ``alpha`` HxW uint8 (255 = person, soft at the
-edges); neither is modified.  The result is a new HxWx3 uint8 BGR array.  The
-registry :data:`EFFECTS` is keyed by :class:`vcam.config.Effect`, the names the
-CLI, config.toml and the tray share.
+An effect is a pure function of ``(frame, alpha, params)`` -> frame: ``frame``
+is HxWx3 uint8 BGR, ``alpha`` HxW uint8 (255 = person, soft at the edges);
+neither is modified, and the result is a new array.  Each is listed once in
+:data:`EFFECTS` as an :class:`EffectSpec`, with its label, menu order, icon
+look and preview key: the tray, ``vcam ctl``, the CLI's choices, config.toml's
+validation, the preview window, the demo, the benchmark and ``vcam apply`` all
+read that table, so a new effect is one function and one :func:`register_effect`.
 
 Everything runs in uint8 or on a shrunken copy: float blending and a
 full-resolution large Gaussian each cost more than the whole model at 1080p.
@@ -11,6 +14,7 @@ full-resolution large Gaussian each cost more than the whole model at 1080p.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vcam.config import Colour, Effect
+from vcam.colours import Colour
 from vcam.stages.resample import enlarge_part, shrink
 
 
@@ -27,7 +31,7 @@ class EffectParams:
     """What an effect may need besides the frame and its alpha."""
 
     background: np.ndarray | None = None
-    """HxWx3 BGR background at the frame's size, for ``replace``."""
+    """HxWx3 BGR background at the frame's size, for effects that read ``background``."""
     blur: int = 12
     key_colour: Colour = (0, 255, 0)
     light_wrap: float = 0.0
@@ -247,7 +251,7 @@ def effect_transparent(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) ->
     return blend_into(solid(frame.shape, p.key_colour), frame, alpha)
 
 
-def rgba(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def rgba(frame: np.ndarray, alpha: np.ndarray, p: EffectParams | None = None) -> np.ndarray:
     """HxWx4 BGRA: the frame with ``alpha`` as its alpha channel."""
     b, g, r = cv2.split(frame)
     return cv2.merge((b, g, r, alpha))
@@ -255,16 +259,93 @@ def rgba(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 EffectFn = Callable[[np.ndarray, np.ndarray, EffectParams], np.ndarray]
 
-EFFECTS: dict[Effect, EffectFn] = {
-    Effect.NONE: effect_none,
-    Effect.REPLACE: effect_replace,
-    Effect.BLUR: effect_blur,
-    Effect.DESATURATE: effect_desaturate,
-    Effect.TRANSPARENT: effect_transparent,
-}
+
+@dataclass(frozen=True)
+class EffectSpec:
+    """One effect and how every surface shows it."""
+
+    name: str
+    """The name the CLI, config.toml, ``vcam ctl`` and the tray share."""
+    fn: EffectFn
+    label: str
+    """The tray menu's text."""
+    order: int
+    """Place in menus, lists and the demo (smaller first)."""
+    key: str
+    """The preview window's key for it (one character)."""
+    tile: Colour
+    """The tray icon's tile colour."""
+    backdrop: str = "plain"
+    """The pattern behind the person on the tray icon (see vcam.control.icon.BACKDROPS)."""
+    reads: frozenset[str] = frozenset()
+    """The :class:`EffectParams` fields it reads: the compositor loads a background
+    only for an effect that reads one."""
+    needs_mask: bool = True
+    """False: the frame passes through and the segmenter rests."""
+    demo: int | None = None
+    """Place in ``vcam run --demo``'s cycle (smaller first); None: not shown there."""
+    file_fn: EffectFn | None = None
+    """What ``vcam apply`` runs instead, where a file can do better than a camera."""
+    file_channels: int = 3
+    """Channels of ``file_fn``'s result (4: BGRA with real alpha)."""
+    help: str = ""
+    """A few words for ``--help``."""
+
+    @property
+    def needs_background(self) -> bool:
+        return "background" in self.reads
 
 
-def apply_effect(effect: Effect, frame: np.ndarray, alpha: np.ndarray,
+EFFECTS: dict[str, EffectSpec] = {}
+"""Every effect by name; fill it with :func:`register_effect`."""
+
+
+def register_effect(spec: EffectSpec) -> EffectSpec:
+    """Add ``spec`` to :data:`EFFECTS`; a name or preview key already taken is an error."""
+    if spec.name in EFFECTS:
+        raise ValueError(f"an effect named {spec.name!r} is already registered")
+    taken = {s.key: s.name for s in EFFECTS.values()}
+    if spec.key in taken or len(spec.key) != 1:
+        raise ValueError(f"effect {spec.name!r}: preview key {spec.key!r} must be one "
+                         f"character not used by another effect (taken: {taken})")
+    unknown = spec.reads - {f.name for f in dataclasses.fields(EffectParams)}
+    if unknown:
+        raise ValueError(f"effect {spec.name!r} reads unknown settings {sorted(unknown)}")
+    EFFECTS[spec.name] = spec
+    return spec
+
+
+def effect_names() -> tuple[str, ...]:
+    """The registered effects' names, in menu order."""
+    return tuple(s.name for s in sorted(EFFECTS.values(), key=lambda s: s.order))
+
+
+def get_effect(name: str) -> EffectSpec:
+    """The registered effect ``name``; :class:`KeyError` naming the ones there are."""
+    try:
+        return EFFECTS[name]
+    except KeyError:
+        raise KeyError(f"unknown effect {name!r}; one of: {', '.join(effect_names())}") from None
+
+
+def apply_effect(effect: str, frame: np.ndarray, alpha: np.ndarray,
                  params: EffectParams) -> np.ndarray:
     """Run the registered effect ``effect``."""
-    return EFFECTS[effect](frame, alpha, params)
+    return get_effect(effect).fn(frame, alpha, params)
+
+
+_LIGHT = frozenset({"background", "light_wrap", "light_wrap_width"})
+for _spec in (
+    EffectSpec("none", effect_none, "None", 0, "n", (107, 114, 128), needs_mask=False,
+               help="the camera picture as it is"),
+    EffectSpec("replace", effect_replace, "Replace", 10, "r", (34, 160, 107), "hills", _LIGHT,
+               demo=2, help="a colour, an image or a looping video behind you"),
+    EffectSpec("blur", effect_blur, "Blur", 20, "l", (47, 125, 225), "dots",
+               frozenset({"blur"}), demo=1, help="blur the background"),
+    EffectSpec("desaturate", effect_desaturate, "Desaturate", 30, "d", (71, 85, 105), "bands",
+               demo=3, help="the background in grey"),
+    EffectSpec("transparent", effect_transparent, "Transparent (key colour)", 40, "t",
+               (124, 58, 237), "checks", frozenset({"key_colour"}), demo=4, file_fn=rgba,
+               file_channels=4, help="live: a key colour for chroma keying; files: real alpha"),
+):
+    register_effect(_spec)

@@ -1,6 +1,10 @@
-"""Where composited frames go: the SelfieCam virtual camera, a preview window or a file.
+"""Where composited frames go: the SelfieCam virtual camera, a preview window or a
+file, and the one registry of them (pyvirtualcam's ``register_backend`` is the model).
 
-An output ``send()``s one HxWx3 uint8 BGR frame and is ``close()``d once.  The
+``vcam run --output`` takes a name from :data:`OUTPUTS` (``virtual``, ``window``)
+or a file whose extension is in :data:`FILE_OUTPUTS`; anything else is an
+:class:`~vcam.errors.OutputError` that lists what exists.  A new output is one
+class and one :func:`register_output` (or :func:`register_file_output`).  The
 platform specifics of the virtual camera (v4l2loopback labels on Linux, OBS
 elsewhere) stay in this module.
 """
@@ -11,12 +15,15 @@ import logging
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import cv2
 import numpy as np
 
+from vcam.config import VirtualCameraConfig
+from vcam.errors import OutputError
 from vcam.stages.placeholder import caption
 
 log = logging.getLogger(__name__)
@@ -25,16 +32,83 @@ SETUP_COMMAND = "sudo scripts/setup-v4l2loopback.sh"
 V4L2_SYSFS = Path("/sys/class/video4linux")
 
 
-class OutputError(RuntimeError):
-    """An output could not be opened; the message says what is missing and the fix."""
-
-
 class Output(Protocol):
+    """The contract every output keeps.
+
+    ``send(frame)`` takes one HxWx3 uint8 BGR frame of the size the output was
+    opened with; the caller keeps the array (the output copies what it needs
+    before ``send`` returns and never writes into it).  A failure raises, and
+    the caller decides whether to retry (vcam.live.reconnect).  ``close()`` is
+    called exactly once, from the thread that sent the frames (GUI toolkits hang
+    when a window is closed from another thread), and releases the device.
+    """
+
     description: str
+    """What it is, for the log: device, size, rate, format."""
 
     def send(self, frame: np.ndarray) -> None: ...
 
     def close(self) -> None: ...
+
+
+class NamedOutput(Output, Protocol):
+    label: str
+    """A few words for the tray's status line: ``SelfieCam /dev/video4``, ``file out.mp4``."""
+
+
+@dataclass(frozen=True)
+class OutputRequest:
+    """What an output is opened for."""
+
+    width: int
+    height: int
+    fps: float
+    virtual: VirtualCameraConfig = field(default_factory=VirtualCameraConfig)
+    on_key: Callable[[str], None] | None = None
+    """A preview window's key presses, one character each."""
+    caption: Callable[[], str] | None = None
+    """A line a preview window draws in its corner (effect, fps), refreshed twice a second."""
+
+
+OutputFactory = Callable[[str, OutputRequest], NamedOutput]
+"""Opens an output for its spec (the name, or the file path) or raises OutputError."""
+
+OUTPUTS: dict[str, tuple[OutputFactory, str]] = {}
+"""Outputs by name, each with a few words for ``--help``."""
+FILE_OUTPUTS: dict[str, OutputFactory] = {}
+"""File outputs by lower-case extension (with the dot)."""
+
+
+def register_output(name: str, factory: OutputFactory, help: str) -> None:
+    """Make ``--output NAME`` open ``factory(NAME, request)``."""
+    OUTPUTS[name] = (factory, help)
+
+
+def register_file_output(extension: str, factory: OutputFactory) -> None:
+    """Make ``--output FILE.EXT`` open ``factory(FILE, request)``."""
+    FILE_OUTPUTS[extension.lower()] = factory
+
+
+def output_choices() -> str:
+    """What ``--output`` takes, in words."""
+    names = ", ".join(f"{n} ({h})" for n, (_, h) in OUTPUTS.items())
+    return f"{names}, or a video file ending in {', '.join(sorted(FILE_OUTPUTS))}"
+
+
+def open_output(spec: str, request: OutputRequest) -> NamedOutput:
+    """The output ``spec`` names; :class:`OutputError` for one that does not exist."""
+    if spec in OUTPUTS:
+        return OUTPUTS[spec][0](spec, request)
+    scheme, sep, _ = spec.partition("://")
+    if sep:
+        raise OutputError(f"--output {spec}: SelfieCam has no {scheme}:// output; it has "
+                          f"{output_choices()}")
+    suffix = Path(spec).suffix.lower()
+    if suffix not in FILE_OUTPUTS:
+        what = f"a {suffix} file" if suffix else "a name without an extension"
+        raise OutputError(f"--output {spec}: {what} is no output; SelfieCam has "
+                          f"{output_choices()}")
+    return FILE_OUTPUTS[suffix](spec, request)
 
 
 def v4l2_devices(sysfs: Path = V4L2_SYSFS) -> dict[str, str]:
@@ -113,6 +187,13 @@ class VirtualCamera:
             raise OutputError(f"cannot open the virtual camera: {e}\n{hint}") from None
         self.device = self._cam.device
         self.description = f"{name} ({self.device}, {width}x{height}@{fps:g}, {pixel_format})"
+        self.label = f"{name} {self.device}" if self.device else name
+
+    @classmethod
+    def open(cls, spec: str, r: OutputRequest) -> VirtualCamera:
+        vc = r.virtual
+        return cls(r.width, r.height, r.fps, name=vc.name, device=vc.device,
+                   pixel_format=vc.pixel_format)
 
     def send(self, frame: np.ndarray) -> None:
         """Send one HxWx3 BGR frame (converted here to the camera's pixel format)."""
@@ -136,6 +217,11 @@ class FileOutput:
         if not self._writer.isOpened():
             raise OutputError(f"cannot write video to {path} (use a .mp4 or .avi file name)")
         self.description = f"file {path} ({width}x{height}@{fps:g})"
+        self.label = f"file {path.name}"
+
+    @classmethod
+    def open(cls, spec: str, r: OutputRequest) -> FileOutput:
+        return cls(Path(spec), r.width, r.height, r.fps)
 
     def send(self, frame: np.ndarray) -> None:
         self._writer.write(frame)
@@ -152,11 +238,16 @@ class WindowOutput:
                  caption: Callable[[], str] | None = None) -> None:
         self.title = title
         self.description = f"window {title!r}"
+        self.label = "preview window"
         self._on_key = on_key
         self._caption = caption
         self._text = ""
         self._text_t = 0.0
         self._opened = False
+
+    @classmethod
+    def open(cls, spec: str, r: OutputRequest) -> WindowOutput:
+        return cls("SelfieCam preview", r.on_key, r.caption)
 
     def send(self, frame: np.ndarray) -> None:
         if self._caption is not None:
@@ -181,56 +272,7 @@ class WindowOutput:
             cv2.waitKey(1)
 
 
-class ReconnectingOutput:
-    """Wraps an output that can vanish (a virtual camera whose device was removed).
-
-    When ``send`` fails, the output is closed and reopened with ``open_output``
-    after a back-off (0.5 s doubling to 5 s); frames sent meanwhile are dropped,
-    never queued.  The stream resumes by itself when the device is back.
-    """
-
-    RETRY_MIN, RETRY_MAX = 0.5, 5.0
-
-    def __init__(self, open_output: Callable[[], Output], first: Output | None = None) -> None:
-        """``first``: an output already open (else ``open_output()`` opens one now)."""
-        self._open = open_output
-        self._out: Output | None = first or open_output()
-        self.description = self._out.description
-        self._retry = self.RETRY_MIN
-        self._next_try = 0.0
-        self.failures = 0
-        self.status = "ok"
-
-    def send(self, frame: np.ndarray) -> None:
-        if self._out is None:
-            if time.monotonic() < self._next_try:
-                return
-            try:
-                self._out = self._open()
-            except (OutputError, OSError) as e:
-                self._back_off(f"still unavailable: {e}")
-                return
-            log.info("output back: %s", self._out.description)
-            self._retry = self.RETRY_MIN
-            self.status = "ok"
-        try:
-            self._out.send(frame)
-        except Exception as e:  # the device went away mid-stream
-            self.failures += 1
-            log.warning("output %s failed (%s); reconnecting", self.description, e)
-            try:
-                self._out.close()
-            except Exception:  # closing a dead device may fail too; it is gone either way
-                log.debug("closing the failed output raised", exc_info=True)
-            self._out = None
-            self._back_off(str(e))
-
-    def _back_off(self, why: str) -> None:
-        self.status = f"output lost, retrying in {self._retry:g} s: {why}"
-        self._next_try = time.monotonic() + self._retry
-        self._retry = min(self._retry * 2, self.RETRY_MAX)
-
-    def close(self) -> None:
-        if self._out is not None:
-            self._out.close()
-            self._out = None
+register_output("virtual", VirtualCamera.open, "the SelfieCam virtual camera")
+register_output("window", WindowOutput.open, "a preview window")
+for _ext in (".mp4", ".avi", ".mkv"):
+    register_file_output(_ext, FileOutput.open)

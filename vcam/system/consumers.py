@@ -55,6 +55,12 @@ def process_name(pid: int, proc: Path = Path("/proc")) -> str:
         return "?"
 
 
+def held_by_others(device: str) -> str:
+    """'zoom (pid 123), obs (pid 456)': the other processes holding ``device``, or ''."""
+    pids = holders(device, exclude=frozenset({os.getpid()}))
+    return ", ".join(f"{process_name(p)} (pid {p})" for p in pids)
+
+
 PROBES = ("doctor", "devices")
 """Our own commands that open the device only to look at it."""
 
