@@ -35,3 +35,22 @@ def _chooser(controller: Controller, effect: str) -> Callable[[], None]:
 def key_legend() -> str:
     """The keys, for the preview window's caption: ``keys l r d t n b m q``."""
     return "keys " + " ".join([*(get_effect(n).key for n in effect_names()), *FIXED_KEYS])
+
+
+class PreviewKeys:
+    """The preview window's ``on_key`` and ``caption``, for a controller made later
+    (the window opens before the pipeline it controls exists)."""
+
+    def __init__(self) -> None:
+        self.controller: Controller | None = None
+
+    def press(self, ch: str) -> None:
+        action = key_map(self.controller).get(ch) if self.controller is not None else None
+        if action is not None:
+            action()
+
+    def caption(self) -> str:
+        if self.controller is None:
+            return ""
+        st = self.controller.status()
+        return f"{st.effect} | {st.fps:.0f} fps | {key_legend()}"

@@ -25,7 +25,7 @@ from vcam import assets_dir
 from vcam.config import Config, Overrides, load_default, user_config_path
 from vcam.control.controller import Controller
 from vcam.control.ctl import ControlServer, CtlError
-from vcam.control.keys import key_legend, key_map
+from vcam.control.keys import PreviewKeys
 from vcam.control.tray import TrayError, open_tray
 from vcam.control.watch import ConfigWatcher
 from vcam.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ConfigError, OutputError, SourceError
@@ -199,25 +199,26 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, cfg: Config) -> int:
-    controller: Controller | None = None
-
-    def on_key(ch: str) -> None:
-        action = key_map(controller).get(ch) if controller is not None else None
-        if action is not None:
-            action()
-
-    def caption() -> str:
-        if controller is None:
-            return ""
-        st = controller.status()
-        return f"{st.effect} | {st.fps:.0f} fps | {key_legend()}"
-
+    keys = PreviewKeys()
     try:
-        dev = open_devices(args, cfg, on_key, caption)
+        dev = open_devices(args, cfg, keys.press, keys.caption)
     except (SourceError, OutputError, OSError, ValueError) as e:
         print(f"vcam: {e}", file=sys.stderr)
         return EXIT_FAILURE
     log.info("effect: %s; background: %s", cfg.effect, cfg.background)
+    pipeline, controller = build(args, cfg, dev)
+    keys.controller = controller
+    services = start_services(controller, controller.config_path or user_config_path())
+    on_demand = OnDemand(dev.output.device, pipeline.set_idle) \
+        if isinstance(dev.output, VirtualCamera) and cfg.virtual_camera.on_demand else None
+    tick = _demo_tick(controller, pipeline, dev.request.fps) if args.demo and not args.effect \
+        else None
+    return serve(pipeline, controller, services, on_demand=on_demand, tray=not args.no_tray,
+                 tick=tick, file=dev.spec if dev.spec not in OUTPUTS else "")
+
+
+def build(args: argparse.Namespace, cfg: Config, dev: Devices) -> tuple[Pipeline, Controller]:
+    """The pipeline over the opened devices, and the controller every surface calls."""
     frames = args.frames
     if args.demo and dev.spec == DEMO_FILE and frames is None:
         frames = round(DEMO_SECONDS_PER_EFFECT * dev.source.fps) * len(demo_effects())
@@ -232,13 +233,7 @@ def _run(args: argparse.Namespace, cfg: Config) -> int:
     config_path = Path(args.config) if args.config else user_config_path()
     controller = Controller(pipeline, config_path, camera=camera_name(cfg.camera.device),
                             output=dev.output.label)
-    services = start_services(controller, config_path)
-    on_demand = OnDemand(dev.output.device, pipeline.set_idle) \
-        if isinstance(dev.output, VirtualCamera) and cfg.virtual_camera.on_demand else None
-    tick = _demo_tick(controller, pipeline, dev.request.fps) if args.demo and not args.effect \
-        else None
-    return serve(pipeline, controller, services, on_demand=on_demand, tray=not args.no_tray,
-                 tick=tick, file=dev.spec if dev.spec not in OUTPUTS else "")
+    return pipeline, controller
 
 
 def _demo_tick(controller: Controller, pipeline: Pipeline, fps: float) -> Callable[[], None]:
