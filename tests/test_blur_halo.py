@@ -15,7 +15,8 @@ import pytest
 
 from tests.conftest import imread
 from vcam.config import ModelChoice, RefineConfig
-from vcam.stages.effects import EffectParams, blend, effect_blur, effect_replace
+from vcam.stages.blend import blend
+from vcam.stages.effects import EffectParams, effect_blur, effect_replace
 from vcam.stages.refine import Refiner
 from vcam.stages.segment import MODELS, Segmenter
 

@@ -12,8 +12,9 @@ import pytest
 from tests.conftest import DEMO_CLIP, face_cascade, imread, read_frames
 from vcam import assets_dir
 from vcam.config import Config
+from vcam.stages.blend import blend
 from vcam.stages.compositor import Compositor
-from vcam.stages.effects import blend, rgba
+from vcam.stages.effects import rgba
 from vcam.stages.segment import Segmenter
 
 BLUE = "#0000ff"

@@ -1,8 +1,8 @@
 """The hot path's shortcuts give the results of the slow, obvious code.
 
-:func:`vcam.stages.effects.blend` blends only the edge band; :func:`vcam.stages.resample.shrink`
+:func:`vcam.stages.blend.blend` blends only the edge band; :func:`vcam.stages.resample.shrink`
 goes bilinear-then-area instead of area all the way; :func:`vcam.stages.resample.enlarge_part`
-and :func:`vcam.stages.effects.add_enlarged` enlarge only the part they need.
+and :func:`vcam.stages.blend.add_enlarged` enlarge only the part they need.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import imread
 from vcam.stages import effects
-from vcam.stages.effects import add_enlarged, blend, blend_into, solid
+from vcam.stages.blend import add_enlarged, blend, blend_into, solid
 from vcam.stages.resample import enlarge_part, halve_then_linear, shrink
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

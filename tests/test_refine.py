@@ -6,14 +6,13 @@ the report measure the same thing.  Needs ../shared/media beside the checkout.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from tests.conftest import load_eval_quality
 from vcam.config import ModelChoice, RefineConfig, load
 from vcam.errors import ConfigError
 from vcam.stages.refine import Refiner
@@ -26,17 +25,7 @@ pytestmark = pytest.mark.skipif(
     not MEDIA.is_dir(), reason=f"test media not found at {MEDIA} (../shared beside the checkout)")
 
 
-def _load_eval():
-    spec = importlib.util.spec_from_file_location(
-        "eval_quality", ROOT / "scripts" / "eval_quality.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-E = _load_eval()
+E = load_eval_quality()
 SINGLE = MEDIA / "video" / "pyfeat_single_face_webcam_640x360.mp4"
 
 

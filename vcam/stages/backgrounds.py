@@ -23,7 +23,7 @@ import numpy as np
 from vcam.colours import COLOUR_FORMS, Colour, hex_colour, meant_as_colour, parse_colour
 from vcam.errors import BackgroundError, MediaError
 from vcam.slot import LatestSlot
-from vcam.stages.effects import solid
+from vcam.stages.blend import solid
 from vcam.stages.media import (
     ANIMATED_EXTENSIONS,
     IMAGE_EXTENSIONS,

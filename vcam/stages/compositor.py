@@ -37,7 +37,7 @@ class Compositor:
     def __init__(self, cfg: Config, *, live: bool = True) -> None:
         self.cfg = cfg
         self.live = live
-        self.refiner = Refiner(cfg.refine)
+        self.refiner = Refiner(cfg.refine, still=not live)
         self._background: Background | None = None
         self._background_spec = ""
         self._failed: set[tuple[str, str]] = set()
@@ -74,7 +74,7 @@ class Compositor:
         """Take a new configuration from the next frame on."""
         old, self.cfg = self.cfg, cfg
         if cfg.refine != old.refine:
-            self.refiner = Refiner(cfg.refine)
+            self.refiner = Refiner(cfg.refine, still=not self.live)
         self._load_background()
 
     def compose(self, frame: np.ndarray, confidence: np.ndarray | None,
@@ -100,7 +100,8 @@ class Compositor:
             background = self._background.frame(width, height, t)
         return EffectParams(background=background, blur=cfg.blur, key_colour=cfg.key_colour,
                             light_wrap=cfg.refine.light_wrap,
-                            light_wrap_width=cfg.refine.light_wrap_width)
+                            light_wrap_width=cfg.refine.light_wrap_width,
+                            decontaminate=cfg.refine.decontaminate)
 
     def apply(self, frame: np.ndarray, alpha: np.ndarray | None, t: float = 0.0) -> np.ndarray:
         """The effect (and, live, the mirror) for ``frame`` with its refined ``alpha``

@@ -23,7 +23,8 @@ import cv2
 import numpy as np
 
 from vcam.colours import Colour
-from vcam.stages.resample import enlarge_part, shrink
+from vcam.stages.blend import add_enlarged, blend, blend_into, foreground, solid, wall_estimate
+from vcam.stages.resample import shrink
 
 
 @dataclass(frozen=True)
@@ -39,61 +40,8 @@ class EffectParams:
     edge, 0 (off) .. 1."""
     light_wrap_width: float = 6.0
     """``replace``: how far that light reaches in, in pixels of a 640-wide frame."""
-
-
-BLEND_STRIP_ROWS = 96
-"""Rows per strip when :func:`blend` looks for the soft edge band."""
-BLEND_SPAN_GAP = 64
-"""Band columns at most this far apart within a strip are blended as one span."""
-
-
-def column_runs(cols: np.ndarray, gap: int) -> list[tuple[int, int]]:
-    """``(start, stop)`` spans covering the sorted column indices ``cols``; columns
-    at most ``gap`` apart share a span.  Empty when ``cols`` is."""
-    if cols.size == 0:
-        return []
-    breaks = np.flatnonzero(np.diff(cols) > gap)
-    starts = [int(cols[0]), *(cols[breaks + 1]).tolist()]
-    stops = [*(cols[breaks] + 1).tolist(), int(cols[-1]) + 1]
-    return list(zip(starts, stops, strict=True))
-
-
-def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """``fg*alpha + bg*(1-alpha)`` in uint8, alpha 0..255 (HxW); a new array."""
-    return blend_into(bg.copy(), fg, alpha)
-
-
-def blend_into(out: np.ndarray, fg: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """``out = fg*alpha + out*(1-alpha)`` in place, and returns ``out``.
-
-    Only the soft edge band (0 < alpha < 255, a few per cent of a frame) needs
-    the per-pixel multiply; everywhere else the answer is ``fg`` or ``out`` as
-    is.  So the band is found strip by strip (:data:`BLEND_STRIP_ROWS` rows)
-    and blended span by span, fg is copied where alpha > 0, and the blended
-    spans are put back.  At 1080p that is ~4x less work than multiplying the
-    whole frame twice, with exactly the same result, and no frame-size
-    temporaries (each would cost page faults on every frame).
-    """
-    h, w = alpha.shape
-    rows = BLEND_STRIP_ROWS
-    spans: list[tuple[slice, slice, np.ndarray]] = []
-    for y0 in range(0, h, rows):
-        strip = alpha[y0:y0 + rows]
-        # Columns of this strip that may hold band pixels (a superset: any column
-        # that is not all 0 or all 255).
-        cols = np.flatnonzero((strip.max(axis=0) > 0) & (strip.min(axis=0) < 255))
-        for x0, x1 in column_runs(cols, BLEND_SPAN_GAP):
-            ys, xs = slice(y0, y0 + rows), slice(x0, x1)
-            a = alpha[ys, xs]
-            # cvtColor's gray->BGR is ~15x faster than cv2.merge((a, a, a)).
-            a3 = cv2.cvtColor(a, cv2.COLOR_GRAY2BGR)
-            part = cv2.multiply(fg[ys, xs], a3, scale=1 / 255)
-            cv2.bitwise_not(a3, dst=a3)  # 255 - alpha for uint8
-            spans.append((ys, xs, cv2.add(part, cv2.multiply(out[ys, xs], a3, scale=1 / 255))))
-    cv2.copyTo(fg, alpha, out)
-    for ys, xs, blended in spans:
-        out[ys, xs] = blended
-    return out
+    decontaminate: bool = False
+    """Take the old wall's share out of the soft edge's colour (vcam.stages.blend)."""
 
 
 BLUR_WORK_WIDTH = 320
@@ -180,64 +128,26 @@ def light_wrap(composite: np.ndarray, background: np.ndarray, alpha: np.ndarray,
     return add_enlarged(composite, light)
 
 
-LIGHT_STRIP = 16
-"""Rows of the light layer per strip when :func:`add_enlarged` looks for its spans."""
-LIGHT_GAP = 3
-"""Lit columns at most this far apart within a strip are enlarged as one span; at
-least 2, so that the spans' enlargements (one source pixel more each side) never
-overlap."""
-
-
-def add_enlarged(dst: np.ndarray, layer: np.ndarray) -> np.ndarray:
-    """``dst += resize(layer, dst's size)`` (bilinear, saturating), in place.
-
-    The layer is mostly zero (light wrap lights a rim a few pixels deep inside
-    the person), so where the size is a whole multiple of the layer's, only
-    its lit spans are enlarged and added, strip by strip: at 1080p a tenth of
-    the frame instead of all of it.  Returns ``dst``.
-    """
-    h, w = dst.shape[:2]
-    sh, sw = layer.shape[:2]
-    if w % sw or h % sh:
-        return cv2.add(dst, cv2.resize(layer, (w, h), interpolation=cv2.INTER_LINEAR), dst=dst)
-    kx, ky = w // sw, h // sh
-    lit = layer.max(axis=2) > 0 if layer.ndim == 3 else layer > 0
-    for j0 in range(0, sh, LIGHT_STRIP):
-        # Output rows of this strip read layer rows j0 - 1 .. j0 + LIGHT_STRIP.
-        cols = np.flatnonzero(lit[max(0, j0 - 1):j0 + LIGHT_STRIP + 1].any(axis=0))
-        rows = slice(j0 * ky, min(h, (j0 + LIGHT_STRIP) * ky))
-        for i0, i1 in column_runs(cols, LIGHT_GAP):
-            # A lit layer pixel reaches one layer pixel to either side.
-            span = slice(max(0, (i0 - 1) * kx), min(w, (i1 + 1) * kx))
-            part = dst[rows, span]
-            cv2.add(part, enlarge_part(layer, (w, h), rows, span), dst=part)
-    return dst
-
-
-def solid(shape: tuple[int, ...], colour: Colour) -> np.ndarray:
-    """A BGR frame of one RGB ``colour``."""
-    r, g, b = colour
-    out = np.empty((shape[0], shape[1], 3), np.uint8)
-    # Fill one row, then copy rows: numpy is ~100x slower broadcasting a 3-tuple per pixel.
-    out[0] = (b, g, r)
-    out[1:] = out[0]
-    return out
-
-
 def effect_none(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
     return frame.copy()
+
+
+def _wall(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray | None:
+    return wall_estimate(frame, alpha) if p.decontaminate else None
 
 
 def effect_replace(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
     bg = p.background if p.background is not None else solid(frame.shape, (255, 255, 255))
     if bg.shape != frame.shape:
         raise ValueError(f"background shape {bg.shape} != frame shape {frame.shape}")
-    return light_wrap(blend(frame, bg, alpha), bg, alpha, p.light_wrap, p.light_wrap_width)
+    out = blend(frame, bg, alpha, _wall(frame, alpha, p))
+    return light_wrap(out, bg, alpha, p.light_wrap, p.light_wrap_width)
 
 
 def effect_blur(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
     # The blurred background is a fresh array: blend into it instead of copying it.
-    return blend_into(blurred_background(frame, alpha, p.blur), frame, alpha)
+    return blend_into(blurred_background(frame, alpha, p.blur), frame, alpha,
+                      _wall(frame, alpha, p))
 
 
 def effect_desaturate(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
@@ -248,12 +158,15 @@ def effect_desaturate(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> 
 def effect_transparent(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
     """Live stand-in for transparency: a key colour for chroma keying (a virtual
     camera cannot carry alpha).  Files get the real alpha: see :func:`rgba`."""
-    return blend_into(solid(frame.shape, p.key_colour), frame, alpha)
+    return blend_into(solid(frame.shape, p.key_colour), frame, alpha, _wall(frame, alpha, p))
 
 
 def rgba(frame: np.ndarray, alpha: np.ndarray, p: EffectParams | None = None) -> np.ndarray:
-    """HxWx4 BGRA: the frame with ``alpha`` as its alpha channel."""
-    b, g, r = cv2.split(frame)
+    """HxWx4 BGRA: the frame with ``alpha`` as its alpha channel; with
+    ``decontaminate``, the person's own colour at the soft edge, so a cut-out has
+    no rim of the old wall on any new background."""
+    b, g, r = cv2.split(foreground(frame, alpha) if p is not None and p.decontaminate
+                        else frame)
     return cv2.merge((b, g, r, alpha))
 
 
@@ -334,18 +247,19 @@ def apply_effect(effect: str, frame: np.ndarray, alpha: np.ndarray,
     return get_effect(effect).fn(frame, alpha, params)
 
 
-_LIGHT = frozenset({"background", "light_wrap", "light_wrap_width"})
+_LIGHT = frozenset({"background", "light_wrap", "light_wrap_width", "decontaminate"})
 for _spec in (
     EffectSpec("none", effect_none, "None", 0, "n", (107, 114, 128), needs_mask=False,
                help="the camera picture as it is"),
     EffectSpec("replace", effect_replace, "Replace", 10, "r", (34, 160, 107), "hills", _LIGHT,
                demo=2, help="a colour, an image or a looping video behind you"),
     EffectSpec("blur", effect_blur, "Blur", 20, "l", (47, 125, 225), "dots",
-               frozenset({"blur"}), demo=1, help="blur the background"),
+               frozenset({"blur", "decontaminate"}), demo=1, help="blur the background"),
     EffectSpec("desaturate", effect_desaturate, "Desaturate", 30, "d", (71, 85, 105), "bands",
                demo=3, help="the background in grey"),
     EffectSpec("transparent", effect_transparent, "Transparent (key colour)", 40, "t",
-               (124, 58, 237), "checks", frozenset({"key_colour"}), demo=4, file_fn=rgba,
-               file_channels=4, help="live: a key colour for chroma keying; files: real alpha"),
+               (124, 58, 237), "checks", frozenset({"key_colour", "decontaminate"}), demo=4,
+               file_fn=rgba, file_channels=4,
+               help="live: a key colour for chroma keying; files: real alpha"),
 ):
     register_effect(_spec)

@@ -13,14 +13,18 @@ The steps, each switched and tuned by :class:`vcam.config.RefineConfig`:
 3. edge-aware upsampling: a guided filter with the frame (in grey) as guide
    snaps the mask to the picture's edges, at a working size: the frame shrunk
    by a whole factor to at most ``guided_width`` wide;
+3b. the edge pulled onto the person by colour (``hug``, :mod:`vcam.stages.matte`),
+   so it no longer reaches into a pale wall; for files also closed gaps cut;
 4. temporal smoothing that leans on the previous mask only where the mask is
    unsure or the picture did not move, so edges stop flickering but a moving
    person leaves no trail (working size, uint8);
-5. an optional feather that grows outward only (working size);
-6. one resize to the frame's size.
+5. an optional feather that grows outward only, and ``choke`` (working size);
+6. one resize to the frame's size; for files, the soft band redone at the
+   frame's own resolution by colour.
 
-All the heavy work is at model or working size, in uint8 where it can be; the
-only full-resolution operations are the grey conversion and the final resize.
+Live, all the heavy work is at model or working size, in uint8 where it can
+be; the only full-resolution operations are the grey conversion and the
+final resize.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import cv2
 import numpy as np
 
 from vcam.config import RefineConfig
+from vcam.stages import matte
 from vcam.stages.resample import halve_toward
 
 
@@ -54,8 +59,12 @@ class Refiner:
     :meth:`reset` when the scene, the source or the model changes.
     """
 
-    def __init__(self, cfg: RefineConfig) -> None:
+    def __init__(self, cfg: RefineConfig, *, still: bool = False) -> None:
+        """``still``: the frames are photos or a file, not a live camera, so there is
+        time to match the edge in colour, cut closed gaps and redo the band at the
+        frame's own resolution (:mod:`vcam.stages.matte`; ~10 ms more at 1080p)."""
         self.cfg = cfg
+        self.still = still
         # Our own buffers, never views of the segmenter's: the previous smoothed
         # alpha and the grey frame it came from (working size, uint8).
         self._prev: np.ndarray | None = None
@@ -69,11 +78,14 @@ class Refiner:
         self._unsure_lut = np.round(_uncertainty_lut() * strength).astype(np.uint8)
         m = max(cfg.motion_level, 1)
         change = np.arange(256, dtype=np.float64)
-        still = np.clip((m - change) * (1.5 / m), 0.0, 1.0)
-        self._still_lut = np.round(still * strength).astype(np.uint8)
+        stillness = np.clip((m - change) * (1.5 / m), 0.0, 1.0)
+        self._still_lut = np.round(stillness * strength).astype(np.uint8)
         settled = np.clip((3.6 * m - change) / (1.8 * m), 0.0, 1.0)
         self._settled_lut = np.round(settled * 255).astype(np.uint8)
-        sure = np.clip((np.arange(256) - SURE) * 255.0 / (255 - 2 * SURE), 0, 255)
+        # The choke moves the ramp's foot inward: alphas up to choke*255 become 0
+        # and the rest is stretched back to 0..255.
+        lo = max(SURE, cfg.choke * 255.0)
+        sure = np.clip((np.arange(256) - lo) * 255.0 / (255 - SURE - lo), 0, 255)
         self._sure_lut = np.round(sure).astype(np.uint8)
 
     def reset(self) -> None:
@@ -145,14 +157,27 @@ class Refiner:
                 alpha8[fill > 0] = 255
         return alpha8
 
-    def work_gray(self, frame: np.ndarray, small: np.ndarray | None = None) -> np.ndarray:
-        """The frame in grey at working size: shrunk by the smallest whole factor
+    def work_colour(self, frame: np.ndarray, small: np.ndarray | None = None) -> np.ndarray:
+        """The frame (BGR) at working size: shrunk by the smallest whole factor
         that makes it at most ``guided_width`` wide.  Exact halvings go first
         (OpenCV's fast area path), then one last area resize if needed.
 
         ``small``, the same frame already shrunk (the segmenter's feed), is
         started from instead when it is still at least the working size: at
-        1080p that skips converting and halving 2 million pixels again."""
+        1080p that skips halving 2 million pixels again."""
+        h, w = frame.shape[:2]
+        k = -(-w // self.cfg.guided_width)
+        tw, th = max(1, w // k), max(1, h // k)
+        if small is not None and small.shape[1] >= tw and small.shape[0] >= th:
+            frame = small
+        colour = halve_toward(frame, (tw, th))
+        if colour.shape[:2] != (th, tw):
+            colour = cv2.resize(colour, (tw, th), interpolation=cv2.INTER_AREA)
+        return colour
+
+    def work_gray(self, frame: np.ndarray, small: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`work_colour` in grey (the guide of the guided filter); converted
+        first, so the halvings move one channel, not three."""
         h, w = frame.shape[:2]
         k = -(-w // self.cfg.guided_width)
         tw, th = max(1, w // k), max(1, h // k)
@@ -226,9 +251,23 @@ class Refiner:
         # back down), which smooths it about this much; on the raw output the
         # children photo's IoU drops from 0.955 to 0.949.
         confidence = cv2.GaussianBlur(confidence, (0, 0), CONFIDENCE_SIGMA)
-        gray = self.work_gray(frame, small)
         alpha8 = self.remove_specks(cv2.convertScaleAbs(self.soft(confidence), alpha=255.0))
-        return Prepared(self.snap(alpha8, gray), gray, (frame.shape[1], frame.shape[0]))
+        fg = wall = None
+        if self.cfg.hug > 0 and self.still:
+            colour = self.work_colour(frame, small)
+            gray = cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY)
+            snapped, fg, wall = matte.hug(self.snap(alpha8, gray), colour, self.cfg.hug,
+                                          gaps=True)
+        elif self.cfg.hug > 0:
+            # Live: by brightness alone, a third of the work; a pale wall behind
+            # a person, the case that glows, differs from them in brightness.
+            gray = self.work_gray(frame, small)
+            snapped, fg, wall = matte.hug(self.snap(alpha8, gray), gray, self.cfg.hug,
+                                          gaps=False)
+        else:
+            gray = self.work_gray(frame, small)
+            snapped = self.snap(alpha8, gray)
+        return Prepared(snapped, gray, (frame.shape[1], frame.shape[0]), frame, fg, wall)
 
     def complete(self, prepared: Prepared) -> np.ndarray:
         """Steps 4-6: smoothing against the previous mask, feather, frame size.
@@ -236,8 +275,11 @@ class Refiner:
         work = prepared.alpha
         if self.cfg.temporal:
             work = self.smooth(work, prepared.gray)
-        return self.finish(work, prepared.size)
-
+        alpha = self.finish(work, prepared.size)
+        if (self.still and prepared.fg is not None and prepared.wall is not None
+                and prepared.frame is not None):
+            matte.sharpen(alpha, prepared.frame, prepared.fg, prepared.wall, self.cfg.hug)
+        return alpha
 
 @dataclass(frozen=True)
 class Prepared:
@@ -249,9 +291,16 @@ class Prepared:
     """The frame in grey at working size."""
     size: tuple[int, int]
     """The frame's (width, height)."""
+    frame: np.ndarray | None = None
+    """The frame itself (for :func:`vcam.stages.matte.sharpen`; not written to)."""
+    fg: np.ndarray | None = None
+    """The person's colour around each pixel (float32 BGR, working size), or None."""
+    wall: np.ndarray | None = None
+    """The wall's colour around each pixel (float32 BGR, working size), or None."""
 
 
 _KERNEL3 = np.ones((3, 3), np.uint8)
+
 
 
 def _small_parts(mask: np.ndarray, min_area: float) -> np.ndarray | None:
@@ -268,3 +317,5 @@ def _small_parts(mask: np.ndarray, min_area: float) -> np.ndarray | None:
     if not small.size:
         return None
     return np.isin(labels, small).view(np.uint8) * np.uint8(255)
+
+
