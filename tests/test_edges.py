@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import load_eval_quality
-from vcam.config import Config, ModelChoice, RefineConfig
+from vcam.config import Config, ModelChoice, Quality, RefineConfig
 from vcam.offline.apply import Applier
 from vcam.stages.blend import blend, wall_estimate
 
@@ -130,7 +130,7 @@ def test_wall_between_arms_is_cut_out() -> None:
     assert m.alpha[gap].max() == 0
     masks = {}
     for name, cfg in (("today", E.TODAY), ("new", RefineConfig())):
-        applier = Applier(Config(refine=cfg), "mask", quiet=True)
+        applier = Applier(Config(refine=cfg), "mask", quiet=True, quality=Quality.FAST)
         try:
             masks[name] = applier.frame(frame, 0.0)
         finally:

@@ -23,7 +23,8 @@ from vcam.control.keys import key_map
 from vcam.control.tray import Tray, load_pystray
 from vcam.errors import OutputError
 from vcam.live.pipeline import Pipeline
-from vcam.offline.apply import Applier, Job, Kind
+from vcam.offline.apply import Applier
+from vcam.offline.plan import Job, Kind
 from vcam.stages.capture import VideoFileSource
 from vcam.stages.effects import (
     EFFECTS,

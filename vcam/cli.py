@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from vcam import __version__
-from vcam.config import BLUR_MAX, BLUR_MIN, Config, ModelChoice, Runtime
+from vcam.config import BLUR_MAX, BLUR_MIN, Config, ModelChoice, Quality, Runtime
 from vcam.stages.effects import effect_names, get_effect
 
 CONFIG_HELP = "config file (default: ~/.config/selfiecam/config.toml if it exists)"
@@ -81,7 +81,10 @@ def add_apply(sub: argparse._SubParsersAction) -> None:
         description="The live effects on files, with real transparency: RGBA PNG for "
                     "images, WebM (VP9 with alpha) or a PNG frame pattern for videos. "
                     "Exit codes: 0 all done, 1 some inputs failed (named; the rest are "
-                    "still done), 2 usage or config error. Inputs are never overwritten.",
+                    "still done), 2 usage or config error. Inputs are never overwritten. "
+                    "The live selfie model is made for close-ups of one or a few people; "
+                    "--quality best (the default for images) adds a portrait matte where "
+                    "the two agree, which mends most groups and wide shots.",
         epilog="mask: the soft person mask itself (8-bit grey, 255 = person).")
     a.add_argument("inputs", nargs="+", metavar="INPUT",
                    help="image files (PNG, JPEG, WebP, BMP), folders of images, video files")
@@ -89,6 +92,11 @@ def add_apply(sub: argparse._SubParsersAction) -> None:
                    help="a file for one input, a folder for several; for a video also a "
                         "frame pattern like out/frame_%%05d.png")
     add_picture_options(a, extra_effects=("mask",))
+    a.add_argument("--quality", choices=[q.value for q in Quality],
+                   help="best: also a portrait matting model (hair, fine edges; ~0.5 s a "
+                        "photo), used only where the selfie model agrees with it; fast: the "
+                        "live model alone (default: the config's, else best for images and "
+                        "fast for videos)")
     a.add_argument("--force", action="store_true", help="overwrite existing outputs")
     a.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
 

@@ -21,6 +21,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Protocol
 
+import numpy as np
+
 from vcam import assets_dir
 from vcam.config import Config, Overrides, load_default, user_config_path
 from vcam.control.controller import Controller
@@ -131,6 +133,10 @@ def open_devices(args: argparse.Namespace, cfg: Config,
     try:
         # Loaded up front, so a broken model fails before the camera starts.
         seg = segmenter_for(cfg, source.width, source.height, quiet=not args.verbose)
+        # One frame through it now: the runtime sets up its kernels on the first
+        # call (seconds on a slow or emulated CPU), which must not fall on the
+        # first frames a viewer sees.
+        seg.segment(np.zeros((source.height, source.width, 3), np.uint8), 0.0)
         log.info("segmentation: %s model, %s runtime", seg.spec.name, seg.runtime)
         try:
             output = open_output(spec, request)

@@ -2,26 +2,25 @@
 
 The frames go through the very stages the live pipeline uses: the
 :class:`~vcam.stages.segment.Segmenter` (VIDEO running mode, one per model and reused
-across inputs), the :class:`~vcam.stages.refine.Refiner` (its temporal smoothing runs
-over a video's frames as it does live, and is reset between unrelated inputs)
-and the effect functions of :mod:`vcam.stages.effects`.  Only what a file can do and a
-camera cannot is added here: real alpha (``transparent`` writes RGBA) and the
-soft mask itself (``mask``).
+across inputs) and the :class:`~vcam.stages.compositor.Compositor` in its file mode
+(its refiner's temporal smoothing runs over a video's frames as it does live, and
+is reset between unrelated inputs).  Only what a file can do and a camera cannot
+is added here: real alpha (``transparent`` writes RGBA), the soft mask itself
+(``mask``), and at ``--quality best`` the portrait matte (vcam.stages.matting).
 
-Everything that can be checked before the first frame is (formats, overwrites,
-the background): such a mistake is a usage error, exit code 2, and nothing is
-written.  An input that cannot be read fails on its own, named with the
+Everything that can be checked before the first frame is (vcam.offline.plan:
+formats, overwrites; and the background): such a mistake is a usage error, exit
+code 2, and nothing is written.  An input that cannot be read fails on its own, named with the
 reason; the others are still processed and the exit code is 1.
 """
 
 from __future__ import annotations
 
 import argparse
-import enum
 import logging
 import sys
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -29,7 +28,7 @@ import numpy as np
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from vcam.config import Config, Overrides, load_default
+from vcam.config import Config, Overrides, Quality, load_default
 from vcam.errors import (
     EXIT_FAILURE,
     EXIT_OK,
@@ -42,179 +41,22 @@ from vcam.errors import (
 from vcam.logs import setup_logging
 from vcam.offline.media_io import (
     is_frame_pattern,
-    looks_like_image,
     open_video_sink,
-    pattern_files,
     read_image,
     write_image,
 )
+from vcam.offline.plan import MASK, Job, Kind, Render, channels_of, existing_outputs, plan
 from vcam.offline.stream import MaskStream
 from vcam.stages.compositor import Compositor
 from vcam.stages.effects import get_effect
+from vcam.stages.matting import MatteSmoother, MattingModel, combine
 from vcam.stages.media import (
-    ALPHA_IMAGE_EXTENSIONS,
-    ALPHA_VIDEO_EXTENSIONS,
-    IMAGE_EXTENSIONS,
-    MEDIA_EXTENSIONS,
-    VIDEO_EXTENSIONS,
     VideoReader,
 )
 from vcam.stages.refine import Refiner
 from vcam.stages.segment import ModelSpec, Segmenter, pick_model
 
 log = logging.getLogger(__name__)
-
-MASK = "mask"
-"""What ``apply`` makes besides the registered effects: the soft person mask itself."""
-Render = str
-"""What ``apply`` makes: a registered effect's name, or :data:`MASK`."""
-
-
-def channels_of(render: Render) -> int:
-    """Channels of what ``render`` writes: 1 for the mask, else the effect's file channels."""
-    if render == MASK:
-        return 1
-    spec = get_effect(render)
-    return spec.file_channels if spec.file_fn else 3
-
-
-class Kind(enum.Enum):
-    IMAGE = "image"
-    VIDEO = "video"
-
-
-@dataclass(frozen=True)
-class Job:
-    """One input file and where its result goes."""
-
-    source: Path
-    target: Path
-    kind: Kind
-
-
-# -- planning: inputs -> jobs ---------------------------------------------------------
-
-def classify(path: Path) -> Kind:
-    """Image or video, from the name and, failing that, the contents."""
-    if not path.exists():
-        raise MediaError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix in IMAGE_EXTENSIONS or (suffix not in VIDEO_EXTENSIONS and looks_like_image(path)):
-        return Kind.IMAGE
-    VideoReader(path).close()  # raises MediaError if OpenCV cannot decode a frame
-    return Kind.VIDEO
-
-
-def expand(inputs: Iterable[str]) -> tuple[list[tuple[Path, Kind]], list[str], bool]:
-    """The input files (folders expanded, not recursively), the inputs that failed
-    already, and whether there are several inputs (then OUTPUT is a folder)."""
-    found: list[tuple[Path, Kind]] = []
-    failed: list[str] = []
-    names = list(inputs)
-    many = len(names) > 1
-    for text in names:
-        path = Path(text).expanduser()
-        if path.is_dir():
-            many = True
-            files = sorted(f for f in path.iterdir() if f.is_file() and not f.name.startswith(".")
-                           and f.suffix.lower() in MEDIA_EXTENSIONS)
-            if not files:
-                failed.append(f"{path}: no images or videos in this folder")
-            candidates = files
-        else:
-            candidates = [path]
-        for f in candidates:
-            try:
-                found.append((f, classify(f)))
-            except MediaError as e:
-                failed.append(str(e))
-    return found, failed, many
-
-
-def default_name(source: Path, kind: Kind, render: Render) -> str:
-    """The output file name in an output folder."""
-    if kind is Kind.VIDEO:
-        return source.stem + (".webm" if channels_of(render) == 4 else ".mp4")
-    suffix = source.suffix.lower()
-    if channels_of(render) != 3 or suffix not in IMAGE_EXTENSIONS:
-        suffix = ".png"
-    return source.stem + suffix
-
-
-def check_format(job: Job, render: Render) -> None:
-    """A :class:`UsageError` if ``job.target`` cannot hold what ``render`` makes of the input."""
-    target, suffix = job.target, job.target.suffix.lower()
-    pattern = is_frame_pattern(target)
-    alpha = channels_of(render) == 4
-    images = ", ".join(sorted(IMAGE_EXTENSIONS))
-    example = target.parent / "frame_%05d.png"
-    if job.kind is Kind.IMAGE:
-        if pattern or suffix not in IMAGE_EXTENSIONS:
-            raise UsageError(f"{target}: {job.source.name} is an image; write it as one of "
-                             f"{images}")
-        if alpha and suffix not in ALPHA_IMAGE_EXTENSIONS:
-            raise UsageError(f"{target}: --effect {render} needs a format with an alpha "
-                             f"channel and {suffix} has none; write a .png (or .webp, .tiff)")
-        return
-    if pattern:
-        if suffix not in IMAGE_EXTENSIONS:
-            raise UsageError(f"{target}: a frame pattern names image files ({images})")
-        if alpha and suffix not in ALPHA_IMAGE_EXTENSIONS:
-            raise UsageError(f"{target}: --effect {render} needs frames with an alpha "
-                             f"channel and {suffix} has none; use a pattern like {example}")
-        return
-    if suffix not in VIDEO_EXTENSIONS:
-        raise UsageError(f"{target}: {job.source.name} is a video; write a video file "
-                         f"({', '.join(sorted(VIDEO_EXTENSIONS))}) or a frame pattern like "
-                         f"{example}")
-    if alpha and suffix not in ALPHA_VIDEO_EXTENSIONS:
-        raise UsageError(f"{target}: --effect {render} needs a format that keeps alpha and "
-                         f"{suffix} cannot; write a .webm (VP9 with alpha) or a PNG frame "
-                         f"pattern like {example}")
-
-
-def existing_outputs(target: Path) -> list[Path]:
-    """What writing ``target`` would replace (for a frame pattern: the frames there)."""
-    if is_frame_pattern(target):
-        return pattern_files(target)
-    return [target] if target.exists() else []
-
-
-def plan(inputs: Sequence[str], output: str, render: Render, *,
-         force: bool) -> tuple[list[Job], list[str]]:
-    """The jobs to run and the inputs that already failed; :class:`UsageError` for a
-    command that cannot be carried out (nothing has been written then)."""
-    found, failed, many = expand(inputs)
-    out = Path(output).expanduser()
-    into_folder = many or out.is_dir() or output.endswith(("/", "\\")) or (
-        not out.exists() and not out.suffix and not is_frame_pattern(out))
-    if many and (out.exists() and not out.is_dir() or out.suffix.lower() in
-                 IMAGE_EXTENSIONS | VIDEO_EXTENSIONS or is_frame_pattern(out)):
-        raise UsageError(f"{output}: with several inputs (or a folder), OUTPUT is a folder")
-    jobs = [Job(src, out / default_name(src, kind, render) if into_folder else out, kind)
-            for src, kind in found]
-    # Every file named as an input, or in a folder named as one, readable or not.
-    sources = {p.resolve() for text in inputs for p in (
-        Path(text).expanduser().iterdir() if Path(text).expanduser().is_dir()
-        else [Path(text).expanduser()])}
-    seen: dict[Path, Path] = {}
-    exist: list[Path] = []
-    for job in jobs:
-        check_format(job, render)
-        target = job.target.resolve()
-        if target in sources or any(p.resolve() in sources for p in existing_outputs(job.target)):
-            raise UsageError(f"{job.target} is an input; apply never overwrites an input: "
-                             f"choose another OUTPUT")
-        if target in seen:
-            raise UsageError(f"{seen[target]} and {job.source} would both be written to "
-                             f"{job.target}; give them separate runs or rename one")
-        seen[target] = job.source
-        exist += existing_outputs(job.target)
-    if exist and not force:
-        shown = ", ".join(str(p) for p in exist[:3]) + (" ..." if len(exist) > 3 else "")
-        raise UsageError(f"output already exists: {shown}; add --force to overwrite")
-    return jobs, failed
-
 
 # -- processing ---------------------------------------------------------------------
 
@@ -228,14 +70,24 @@ class Applier:
     """
 
     def __init__(self, cfg: Config, render: Render, *, quiet: bool = False,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, quality: Quality | None = None) -> None:
+        """``quality`` overrides the config's for images and videos alike.  A missing
+        matting model or onnxruntime is a :class:`MediaError` here, naming the fix."""
         self.render = render
         # The mask needs only the compositor's refiner: no effect, no background.
         self.cfg = cfg.replace(effect="none" if render == MASK else render)
         self.quiet = quiet
         self._verbose = verbose
+        self.image_quality = quality or cfg.apply.quality
+        self.video_quality = quality or cfg.apply.video_quality
         self._segmenters: dict[ModelSpec, Segmenter] = {}
         self.compositor = Compositor(self.cfg, live=False)
+        self._matting: MattingModel | None = None
+        if Quality.BEST in (self.image_quality, self.video_quality) and self.needs_mask:
+            self._matting = MattingModel()
+        self.seconds = 0.0
+        self.frames = 0
+        """Time spent and frames written, for the summary."""
 
     @property
     def refiner(self) -> Refiner:
@@ -259,13 +111,26 @@ class Applier:
             log.debug("segmentation model: %s (%dx%d)", spec.name, spec.width, spec.height)
         return self._segmenters[spec]
 
-    def frame(self, image: np.ndarray, t: float) -> np.ndarray:
-        """``image`` (BGR) at time ``t`` in its video (0 for a still) -> the output frame."""
+    def frame(self, image: np.ndarray, t: float, quality: Quality | None = None) -> np.ndarray:
+        """``image`` (BGR) at time ``t`` in its video (0 for a still) -> the output
+        frame, at ``quality`` (default: the one for images)."""
         if not self.needs_mask:
             return self.compositor.apply(image, None, t)
         h, w = image.shape[:2]
         confidence = self.segmenter(w, h).segment(image, t)
-        return self.render_with(image, t, self.refiner.refine(confidence, image))
+        alpha = self.refiner.refine(confidence, image)
+        if (quality or self.image_quality) is Quality.BEST:
+            alpha = self.best(image, alpha)
+        return self.render_with(image, t, alpha)
+
+    def best(self, image: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+        """The selfie model's ``alpha`` with the portrait matte's edge where the two
+        agree (:func:`vcam.stages.matting.combine`)."""
+        assert self._matting is not None
+        combined, checks = combine(alpha, self._matting.matte(image))
+        log.debug("matte used for %d of %d people (agreement %s)", sum(c.used for c in checks),
+                  len(checks), ", ".join(f"{c.agreement:.2f}" for c in checks))
+        return combined
 
     def render_with(self, image: np.ndarray, t: float, alpha: np.ndarray) -> np.ndarray:
         """The output frame for ``image`` with its refined ``alpha``."""
@@ -278,10 +143,17 @@ class Applier:
         # Unrelated inputs must not lean on each other's masks.
         self.refiner.reset()
         job.target.parent.mkdir(parents=True, exist_ok=True)
-        if job.kind is Kind.IMAGE:
-            write_image(job.target, self.frame(read_image(job.source), 0.0))
-            return 1
-        return self._video(job)
+        t0 = time.perf_counter()
+        try:
+            if job.kind is Kind.IMAGE:
+                write_image(job.target, self.frame(read_image(job.source), 0.0))
+                count = 1
+            else:
+                count = self._video(job)
+        finally:
+            self.seconds += time.perf_counter() - t0
+        self.frames += count
+        return count
 
     def _video(self, job: Job) -> int:
         reader = VideoReader(job.source)
@@ -302,7 +174,10 @@ class Applier:
                         # The next frame is segmented while this one is composited
                         # and encoded (vcam/stream.py).
                         stream = MaskStream(self.segmenter, self.refiner)
-                        rendered = (self.render_with(image, t, alpha)
+                        steady = MatteSmoother() if self.video_quality is Quality.BEST else None
+                        rendered = (self.render_with(image, t, alpha if steady is None else
+                                                     steady.smooth(self.best(image, alpha),
+                                                                   image))
                                     for image, t, alpha in stream.run(frames))
                     for out in rendered:
                         sink.send(out)
@@ -351,10 +226,14 @@ def run(args: argparse.Namespace) -> int:
         render: Render = args.effect or cfg.effect
         setup_logging(cfg.log_level, args.verbose)
         jobs, failed = plan(args.inputs, args.output, render, force=args.force)
-        applier = Applier(cfg, render, quiet=args.quiet, verbose=args.verbose)
+        applier = Applier(cfg, render, quiet=args.quiet, verbose=args.verbose,
+                          quality=Quality(args.quality) if args.quality else None)
     except (ConfigError, UsageError, BackgroundError) as e:
         print(f"vcam: {e}", file=sys.stderr)
         return EXIT_USAGE
+    except MediaError as e:  # a missing matting model or onnxruntime: the fix is named
+        print(f"vcam: {e}", file=sys.stderr)
+        return EXIT_FAILURE
     for message in failed:
         _say(message)
     written: list[Path] = []
@@ -377,7 +256,8 @@ def run(args: argparse.Namespace) -> int:
         applier.close()
     if not args.quiet and written:
         where = written[0] if len(written) == 1 else f"{len(written)} files in {args.output}"
-        print(f"vcam: wrote {where}")
+        print(f"vcam: wrote {where} ({applier.frames} frame{'s' * (applier.frames != 1)}, "
+              f"{applier.seconds / max(applier.frames, 1):.2f} s a frame)")
     if failed:
         print(f"vcam: {len(failed)} of {len(failed) + len(written)} inputs failed "
               f"(named above)", file=sys.stderr)

@@ -57,24 +57,24 @@ def blend_into(out: np.ndarray, fg: np.ndarray, alpha: np.ndarray,
     whole frame twice, with exactly the same result, and no frame-size
     temporaries (each would cost page faults on every frame).
 
-    With ``wall``, the old background behind ``fg`` (a small float32 BGR
+    With ``wall``, the old background behind ``fg`` (a small uint8 BGR
     estimate, :func:`wall_estimate`), band pixels are ``fg + (out - wall)*(1-alpha)``
     instead: the wall's share of an edge pixel is swapped for the new
     background's, so a pale wall leaves no light rim on a dark background.
     """
     h, w = alpha.shape
-    wall_at = enlarger(wall, (w, h)) if wall is not None else None
+    wall_at = enlarger(wall, (w, h)) if wall is not None else None  # uint8 BGR
     spans: list[tuple[slice, slice, np.ndarray]] = []
     for ys, xs in band_spans(alpha):
         a = alpha[ys, xs]
-        if wall_at is not None:
-            spans.append((ys, xs, _swap_wall(fg[ys, xs], out[ys, xs], a, wall_at(ys, xs))))
-            continue
         # cvtColor's gray->BGR is ~15x faster than cv2.merge((a, a, a)).
         a3 = cv2.cvtColor(a, cv2.COLOR_GRAY2BGR)
         part = cv2.multiply(fg[ys, xs], a3, scale=1 / 255)
         cv2.bitwise_not(a3, dst=a3)  # 255 - alpha for uint8
-        spans.append((ys, xs, cv2.add(part, cv2.multiply(out[ys, xs], a3, scale=1 / 255))))
+        blended = cv2.add(part, cv2.multiply(out[ys, xs], a3, scale=1 / 255))
+        if wall_at is not None:
+            _take_wall_out(blended, fg[ys, xs], a, wall_at(ys, xs))
+        spans.append((ys, xs, blended))
     cv2.copyTo(fg, alpha, out)
     for ys, xs, blended in spans:
         out[ys, xs] = blended
@@ -98,21 +98,28 @@ def band_spans(alpha: np.ndarray) -> list[tuple[slice, slice]]:
     return spans
 
 
-def _swap_wall(fg: np.ndarray, bg: np.ndarray, a: np.ndarray, wall: np.ndarray) -> np.ndarray:
-    """A span of ``fg + (bg - wall)*(1-a)``, exact ``bg`` at alpha 0 and ``fg`` at 255."""
-    keep = (1.0 / 255) * (255 - a[..., None].astype(np.float32))
-    # fg*a + bg*(1-a), plus the wall's share taken back out of fg: (fg - wall)*(1-a)
-    # in full where the pixel is mostly wall, fading out on the person's side,
-    # where an alpha a little low would otherwise darken the person by all of it.
-    share = np.minimum(1.0, DECONTAMINATE_FADE * keep)
-    mixed = fg * (1 - keep) + bg * keep + (fg - wall) * keep * share
-    np.clip(mixed, 0, 255, out=mixed)
-    res = (mixed + 0.5).astype(np.uint8)
-    sure_bg = a == 0
-    res[sure_bg] = bg[sure_bg]
-    sure_fg = a == 255
-    res[sure_fg] = fg[sure_fg]
-    return res
+def _share_lut(fade: float) -> np.ndarray:
+    """alpha -> 255 x the wall's share taken out: (1-a) * min(1, fade*(1-a)), and
+    none at alpha 0 (pure new background already) or 255."""
+    keep = (255 - np.arange(256, dtype=np.float64)) / 255
+    lut = np.round(255 * keep * np.minimum(1.0, fade * keep)).astype(np.uint8)
+    lut[0] = lut[255] = 0
+    return lut
+
+
+def _take_wall_out(blended: np.ndarray, fg: np.ndarray, a: np.ndarray,
+                   wall: np.ndarray) -> None:
+    """Add ``(fg - wall)*(1-a)`` to a blended span's soft pixels, in place: with
+    ``blended = fg*a + bg*(1-a)`` that makes ``fg + (bg - wall)*(1-a)``, the wall's
+    share swapped for the new background's.  In full where the pixel is mostly
+    wall, fading out towards the person (:data:`DECONTAMINATE_FADE`), where an
+    alpha a little low would otherwise darken the person by all of it.  Six
+    saturating uint8 operations: the signed difference goes up and down apart."""
+    share = cv2.cvtColor(cv2.LUT(a, _SHARE), cv2.COLOR_GRAY2BGR)
+    up = cv2.multiply(cv2.subtract(fg, wall), share, scale=1 / 255)
+    down = cv2.multiply(cv2.subtract(wall, fg), share, scale=1 / 255)
+    cv2.add(blended, up, dst=blended)
+    cv2.subtract(blended, down, dst=blended)
 
 
 def enlarger(small: np.ndarray, size: tuple[int, int]
@@ -131,6 +138,7 @@ WALL_WORK_WIDTH = 160
 estimate only has to carry its colour a few pixels into the soft band."""
 DECONTAMINATE_FADE = 1.0
 """The wall is taken out in full where alpha < 1/this, less towards alpha 1."""
+_SHARE = _share_lut(DECONTAMINATE_FADE)
 SURE_WALL = 4
 """Alphas up to this count as wall for :func:`wall_estimate`."""
 WALL_SIGMA = 2.0
@@ -139,7 +147,7 @@ where the wall shows."""
 
 
 def wall_estimate(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """The old background behind the person, as a small float32 BGR picture.
+    """The old background behind the person, as a small uint8 BGR picture.
 
     A normalised blur of the frame weighted by sure wall, at
     :data:`WALL_WORK_WIDTH` pixels wide; where no wall shows within its reach
@@ -153,15 +161,23 @@ def wall_estimate(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     small = shrink(frame, (sw, sh)).astype(np.float32)
     # Only small pixels that are all wall count: one that holds any of the person
     # (or of its soft edge) would carry the person's colour into the estimate.
-    sure = ((alpha <= SURE_WALL) * np.uint8(255)).astype(np.uint8)
+    _, sure = cv2.threshold(alpha, SURE_WALL, 255, cv2.THRESH_BINARY_INV)
     weight = (shrink(sure, (sw, sh)) == 255).astype(np.float32)
     out = cv2.GaussianBlur(small, (0, 0), WALL_SIGMA)
-    for sigma in (4 * WALL_SIGMA, WALL_SIGMA):  # the near estimate wins where it has one
-        num = cv2.GaussianBlur(small * weight[..., None], (0, 0), sigma)
-        den = cv2.GaussianBlur(weight, (0, 0), sigma)
-        ok = den > 1e-4
-        out[ok] = num[ok] / den[ok][..., None]
-    return out
+    weighted = small * weight[..., None]
+    # The wide fill-in on a grid four times coarser (it is smooth, and a wide blur
+    # at full working size would cost more than everything else here), then the
+    # near estimate over it wherever it has one.
+    coarse = (max(1, sw // 4), max(1, sh // 4))
+    num = cv2.resize(cv2.GaussianBlur(cv2.resize(weighted, coarse, interpolation=cv2.INTER_AREA),
+                                      (0, 0), WALL_SIGMA), (sw, sh))
+    den = cv2.resize(cv2.GaussianBlur(cv2.resize(weight, coarse, interpolation=cv2.INTER_AREA),
+                                      (0, 0), WALL_SIGMA), (sw, sh))
+    for n, d in ((num, den), (cv2.GaussianBlur(weighted, (0, 0), WALL_SIGMA),
+                              cv2.GaussianBlur(weight, (0, 0), WALL_SIGMA))):
+        ok = d > 1e-4
+        out[ok] = n[ok] / d[ok][..., None]
+    return cv2.convertScaleAbs(out)
 
 
 def foreground(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -179,7 +195,7 @@ def foreground(frame: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     ys = slice(int(rows.min()), int(rows.max()) + 1)
     xs = slice(int(cols.min()), int(cols.max()) + 1)
     a = alpha[ys, xs][..., None].astype(np.float32) * (1 / 255)
-    fg = (frame[ys, xs] - wall_at(ys, xs) * (1 - a)) / np.maximum(a, 1 / 255)
+    fg = (frame[ys, xs] - wall_at(ys, xs).astype(np.float32) * (1 - a)) / np.maximum(a, 1 / 255)
     np.clip(fg, 0, 255, out=fg)
     part = out[ys, xs]
     band = soft[ys, xs]
