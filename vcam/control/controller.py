@@ -40,7 +40,8 @@ BACKGROUND_EFFECT = "replace"
 """What choosing a background switches to: choosing one means wanting to see it."""
 
 BLUR_LEVELS = {"Light": 6, "Medium": 12, "Strong": 25, "Heavy": 50}
-"""The blur strengths the tray offers (config.toml and ``vcam ctl blur`` take any 1..50)."""
+"""The blur strengths the tray offers (config.toml and ``vcam ctl blur`` take any in
+BLUR_MIN..BLUR_MAX)."""
 
 
 class ControlError(ValueError):

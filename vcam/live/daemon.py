@@ -40,7 +40,6 @@ from vcam.stages.outputs import (
     OUTPUTS,
     NamedOutput,
     OutputRequest,
-    VirtualCamera,
     open_output,
     v4l2_devices,
 )
@@ -215,8 +214,9 @@ def _run(args: argparse.Namespace, cfg: Config) -> int:
     pipeline, controller = build(args, cfg, dev)
     keys.controller = controller
     services = start_services(controller, controller.config_path or user_config_path())
-    on_demand = OnDemand(dev.output.device, pipeline.set_idle) \
-        if isinstance(dev.output, VirtualCamera) and cfg.virtual_camera.on_demand else None
+    watched = dev.output.watched_through
+    on_demand = OnDemand(watched, pipeline.set_idle) \
+        if watched and cfg.virtual_camera.on_demand else None
     tick = _demo_tick(controller, pipeline, dev.request.fps) if args.demo and not args.effect \
         else None
     return serve(pipeline, controller, services, on_demand=on_demand, tray=not args.no_tray,
@@ -228,12 +228,11 @@ def build(args: argparse.Namespace, cfg: Config, dev: Devices) -> tuple[Pipeline
     frames = args.frames
     if args.demo and dev.spec == DEMO_FILE and frames is None:
         frames = round(DEMO_SECONDS_PER_EFFECT * dev.source.fps) * len(demo_effects())
-    virtual = isinstance(dev.output, VirtualCamera)
     # A virtual camera that vanishes (module unloaded, device removed) is reopened
     # with back-off while the pipeline runs on; a file source is reopened too:
     # resuming after a pause needs it.
     pipeline = Pipeline(cfg, dev.source, dev.output, reopen=lambda: dev.reopen_source(cfg),
-                        reopen_output=dev.reopen_output if virtual else None,
+                        reopen_output=dev.reopen_output if dev.output.reconnects else None,
                         segmenter=_segmenters(dev.segmenter, args.verbose),
                         fps=dev.request.fps, max_frames=frames)
     config_path = Path(args.config) if args.config else user_config_path()

@@ -54,6 +54,11 @@ class Output(Protocol):
 class NamedOutput(Output, Protocol):
     label: str
     """A few words for the tray's status line: ``SelfieCam /dev/video4``, ``file out.mp4``."""
+    reconnects: bool
+    """True: it can vanish and come back (a device), so a failed send is retried."""
+    watched_through: str | None
+    """A device whose other readers are the viewers (on-demand capture idles the
+    camera while there are none); None: always watched."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +193,8 @@ class VirtualCamera:
         self.device = self._cam.device
         self.description = f"{name} ({self.device}, {width}x{height}@{fps:g}, {pixel_format})"
         self.label = f"{name} {self.device}" if self.device else name
+        self.reconnects = True
+        self.watched_through: str | None = self.device or None
 
     @classmethod
     def open(cls, spec: str, r: OutputRequest) -> VirtualCamera:
@@ -218,6 +225,8 @@ class FileOutput:
             raise OutputError(f"cannot write video to {path} (use a .mp4 or .avi file name)")
         self.description = f"file {path} ({width}x{height}@{fps:g})"
         self.label = f"file {path.name}"
+        self.reconnects = False
+        self.watched_through: str | None = None
 
     @classmethod
     def open(cls, spec: str, r: OutputRequest) -> FileOutput:
@@ -239,6 +248,8 @@ class WindowOutput:
         self.title = title
         self.description = f"window {title!r}"
         self.label = "preview window"
+        self.reconnects = False
+        self.watched_through: str | None = None
         self._on_key = on_key
         self._caption = caption
         self._text = ""
