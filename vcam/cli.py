@@ -70,6 +70,8 @@ def add_run(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--output", metavar="virtual|window|FILE.mp4",
                    help=f"where frames go: {output_choices()} (default: virtual)")
     r.add_argument("--frames", type=_positive, metavar="N", help="stop after N output frames")
+    r.add_argument("--force", action="store_true",
+                   help="let --output FILE replace an existing file (as vcam apply --force)")
     r.add_argument("--no-tray", action="store_true", help="do not show the tray icon")
     r.add_argument("--demo", action="store_true",
                    help="run on the bundled sample clip and cycle through the effects")
@@ -108,7 +110,9 @@ def add_ctl(sub: argparse._SubParsersAction) -> None:
     c = sub.add_parser(
         "ctl", help="change the running SelfieCam live (effect, background, pause...)",
         description="Talk to the running `vcam run` over its control socket "
-                    "($XDG_RUNTIME_DIR/selfiecam/ctl.sock): for desktop hotkeys and scripts.",
+                    "($XDG_RUNTIME_DIR/selfiecam/ctl.sock, or, where XDG_RUNTIME_DIR is "
+                    "not set, $TMPDIR/selfiecam-$UID/ctl.sock): for desktop hotkeys and "
+                    "scripts.",
         epilog="commands: " + "; ".join(f"{k} {v}" if v else k for k, v in known.items())
                + ". A background switches the effect to replace.")
     c.add_argument("action", choices=list(known), metavar="COMMAND", help=", ".join(known))

@@ -197,8 +197,15 @@ class Controller:
             effect=cfg.effect, background=cfg.background, blur=cfg.blur,
             model=cfg.model.value, mirror=cfg.mirror, paused=self.paused,
             fps=round(fps, 1), published=published, camera=self.camera, output=self.output,
-            state=health.state.value, detail=health.detail, config=str(self.config_path or ""),
+            state=health.state.value, detail=health.detail, config=self._config_shown(),
             config_error=self.config_error)
+
+    def _config_shown(self) -> str:
+        """The config file for the status: a file that is not there is not "in use"."""
+        path = self.config_path
+        if path is None:
+            return ""
+        return str(path) if path.exists() else f"{path} (not created yet: defaults in use)"
 
     # -- changing -------------------------------------------------------------
     def subscribe(self, listener: Callable[[], None]) -> None:

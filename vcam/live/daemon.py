@@ -127,8 +127,9 @@ def open_devices(args: argparse.Namespace, cfg: Config,
     log.info("source: %s", source.description)
     spec, why = choose_output(args, cfg)
     fps = cfg.virtual_camera.fps or source.fps
+    # The demo's own recording is replaced each run; a file the user named only with --force.
     request = OutputRequest(source.width, source.height, fps, cfg.virtual_camera, on_key,
-                            caption)
+                            caption, overwrite=args.force or not args.output)
     try:
         # Loaded up front, so a broken model fails before the camera starts.
         seg = segmenter_for(cfg, source.width, source.height, quiet=not args.verbose)

@@ -144,8 +144,12 @@ def plan(inputs: Sequence[str], output: str, render: Render, *,
     command that cannot be carried out (nothing has been written then)."""
     found, failed, many = expand(inputs)
     out = Path(output).expanduser()
-    into_folder = many or out.is_dir() or output.endswith(("/", "\\")) or (
-        not out.exists() and not out.suffix and not is_frame_pattern(out))
+    into_folder = many or out.is_dir() or output.endswith(("/", "\\"))
+    if not into_folder and not out.exists() and not out.suffix and not is_frame_pattern(out):
+        # One input and a bare name: a folder made silently surprised people.
+        raise UsageError(f"{output}: OUTPUT has no extension; name a file (like "
+                         f"{out.name}.png or {out.name}.mp4) or a folder ending in / "
+                         f"({out.name}/)")
     if many and (out.exists() and not out.is_dir() or out.suffix.lower() in
                  IMAGE_EXTENSIONS | VIDEO_EXTENSIONS or is_frame_pattern(out)):
         raise UsageError(f"{output}: with several inputs (or a folder), OUTPUT is a folder")

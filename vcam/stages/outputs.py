@@ -12,6 +12,7 @@ elsewhere) stay in this module.
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import time
 from collections.abc import Callable
@@ -73,6 +74,8 @@ class OutputRequest:
     """A preview window's key presses, one character each."""
     caption: Callable[[], str] | None = None
     """A line a preview window draws in its corner (effect, fps), refreshed twice a second."""
+    overwrite: bool = False
+    """A file output may replace an existing file."""
 
 
 OutputFactory = Callable[[str, OutputRequest], NamedOutput]
@@ -217,7 +220,6 @@ class FileOutput:
 
     def __init__(self, path: Path, width: int, height: int, fps: float) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         fourcc = {".avi": "MJPG", ".mkv": "MJPG"}.get(path.suffix.lower(), "mp4v")
         self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*fourcc), fps,
                                        (width, height))
@@ -230,7 +232,14 @@ class FileOutput:
 
     @classmethod
     def open(cls, spec: str, r: OutputRequest) -> FileOutput:
-        return cls(Path(spec), r.width, r.height, r.fps)
+        """The same rule as ``vcam apply``: an existing file is kept unless
+        ``r.overwrite``, and a folder that does not exist is an error, not made."""
+        path = Path(spec).expanduser()
+        if not path.parent.is_dir():
+            raise OutputError(f"--output {spec}: the folder {path.parent} does not exist")
+        if path.exists() and not r.overwrite:
+            raise OutputError(f"--output {spec}: the file exists; add --force to overwrite it")
+        return cls(path, r.width, r.height, r.fps)
 
     def send(self, frame: np.ndarray) -> None:
         self._writer.write(frame)
@@ -258,6 +267,13 @@ class WindowOutput:
 
     @classmethod
     def open(cls, spec: str, r: OutputRequest) -> WindowOutput:
+        # Without a display, Qt aborts the whole process (exit 134, a core dump and a
+        # message about reinstalling): say what is wrong instead.
+        if (platform.system() == "Linux" and not os.environ.get("DISPLAY")
+                and not os.environ.get("WAYLAND_DISPLAY")):
+            raise OutputError("--output window needs a display, and there is none here "
+                              "(DISPLAY and WAYLAND_DISPLAY are not set); record to a file "
+                              "instead: --output demo.mp4")
         return cls("SelfieCam preview", r.on_key, r.caption)
 
     def send(self, frame: np.ndarray) -> None:
