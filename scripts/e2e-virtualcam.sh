@@ -19,7 +19,7 @@
 #   --verbose     copy the guest console to stdout as it runs
 # Environment:
 #   SELFIECAM_E2E_CACHE   package/kernel cache (default ${XDG_CACHE_HOME:-$HOME/.cache}/selfiecam-e2e)
-#   SELFIECAM_E2E_TIMEOUT seconds before qemu is killed (default 360)
+#   SELFIECAM_E2E_TIMEOUT seconds before qemu is killed (default 420)
 #   SELFIECAM_E2E_PYTHON  python run inside the guest (default: the host's python3)
 #   SELFIECAM_E2E_CPU     qemu -cpu model (default max; the default qemu64 lacks what numpy needs)
 #
@@ -34,7 +34,7 @@ OUT="$REPO/artifacts/e2e-virtualcam"
 MODE=vcam
 VERBOSE=0
 CACHE=${SELFIECAM_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/selfiecam-e2e}
-TIMEOUT=${SELFIECAM_E2E_TIMEOUT:-360}
+TIMEOUT=${SELFIECAM_E2E_TIMEOUT:-420}
 QEMU_CPU=${SELFIECAM_E2E_CPU:-max}
 
 while [[ $# -gt 0 ]]; do

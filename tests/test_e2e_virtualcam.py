@@ -79,7 +79,7 @@ def run_e2e(out: Path, *flags: str) -> tuple[dict[str, Any], str]:
     if reason:
         pytest.skip(reason)
     proc = subprocess.run(["bash", str(SCRIPT), "--out", str(out), *flags],
-                          capture_output=True, text=True, timeout=560,
+                          capture_output=True, text=True, timeout=620,
                           stdin=subprocess.DEVNULL)
     log = (f"--- exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n"
            f"{proc.stderr}\n(artifacts in {out})")

@@ -341,15 +341,17 @@ def main() -> int:
     # Under emulation (TCG) the model takes seconds a frame, so the first masks come
     # only after a few seconds of passed-through frames: read long enough for the
     # last frames to be composited whatever the host's speed.
-    p.add_argument("--frames", type=int, default=120, help="frames ffmpeg reads")
+    p.add_argument("--frames", type=int, default=160, help="frames ffmpeg reads")
     p.add_argument("--tail", type=int, default=15, help="last frames that must be composited")
     p.add_argument("--producer-frames", type=int, default=3000,
                    help="--frames for the producer; it is interrupted once ffmpeg is done")
     p.add_argument("--ready-timeout", type=float, default=120)
-    p.add_argument("--consumer-timeout", type=float, default=200)
+    p.add_argument("--consumer-timeout", type=float, default=240)
     p.add_argument("--idle-timeout", type=float, default=20,
                    help="seconds the on-demand camera may take to turn off")
-    p.add_argument("--min-rate", type=float, default=0.05,
+    # Composited frames come at ~1 fps on the emulated CPU (the model and the
+    # compositor run as emulated SIMD); natively it is the camera's rate.
+    p.add_argument("--min-rate", type=float, default=0.02,
                    help="lowest acceptable share of the clip's frame rate (emulated CPU)")
     # A composited frame takes up to ~1.6 s on the emulated CPU (~12 ms natively).
     p.add_argument("--max-gap", type=float, default=5.0,
