@@ -139,11 +139,6 @@ class Pipeline:
                  Health(State.IDLE, "nobody is watching") if self._idle.is_set() else None]
         return overall([*flags, *parts])
 
-    @property
-    def status(self) -> str:
-        """:attr:`health` in words."""
-        return str(self.health)
-
     def add_health_listener(self, listener: HealthCallback) -> None:
         """Call ``listener(health)`` after each change of :attr:`health`, from the
         thread that saw it."""
