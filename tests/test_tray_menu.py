@@ -35,6 +35,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Tra
                                                                               Pipeline, Path]]:
     monkeypatch.setenv("PYSTRAY_BACKEND", "dummy")
     monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))  # autostart's files go here
     cv2.imwrite(str(tmp_path / "mine.png"), np.full((90, 160, 3), (10, 200, 30), np.uint8))
     cfg_path = tmp_path / "config.toml"
     write_config(cfg_path, effect='"none"', background='"white"', backgrounds='["mine.png"]')
@@ -77,7 +78,7 @@ def test_menu_items_and_radio_states(setup: tuple[Tray, Controller, Pipeline, Pa
     texts = [i.text for i in visible(menu)]
     assert texts[1:] == ["None", "Replace", "Blur", "Desaturate", "Transparent (key colour)",
                          "Background", "Blur strength", "Model", "Mirror", "Pause",
-                         "Open config file", "Reload config", "Quit"]
+                         "Start at login", "Open config file", "Reload config", "Quit"]
     status = visible(menu)[0]
     assert not status.enabled and "single_face.mp4" in status.text and "out.mp4" in status.text
     effects = [by_text(menu, t) for t in ("None", "Blur", "Replace", "Desaturate")]
@@ -185,3 +186,18 @@ def test_no_display_means_headless(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          cwd=root, timeout=60)
     assert out.stdout.startswith("None | no tray backend ("), out.stdout + out.stderr
+
+
+def test_start_at_login_writes_and_removes_the_autostart_entries(
+        setup: tuple[Tray, Controller, Pipeline, Path]) -> None:
+    tray, _, _, tmp_path = setup
+    item = by_text(tray.icon.menu, "Start at login")
+    entry = tmp_path / "xdg" / "autostart" / "selfiecam.desktop"
+    unit = tmp_path / "xdg" / "systemd" / "user" / "selfiecam.service"
+    assert not item.checked and not entry.exists()
+    item(tray.icon)
+    assert entry.is_file() and unit.is_file() and "vcam" in entry.read_text()
+    assert by_text(tray.icon.menu, "Start at login").checked
+    item(tray.icon)
+    assert not entry.exists() and not unit.exists()
+    assert not by_text(tray.icon.menu, "Start at login").checked

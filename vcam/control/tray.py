@@ -32,6 +32,7 @@ from vcam.config import BLUR_MAX, BLUR_MIN, Config, ModelChoice
 from vcam.control.controller import BLUR_LEVELS, Controller, Status, background_label
 from vcam.control.icon import draw_icon
 from vcam.stages.effects import effect_names, get_effect
+from vcam.system import autostart
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,9 @@ class Tray:
             item("Pause", self._do(lambda: c.set_paused(not c.paused)),
                  checked=lambda _item: c.paused),
             sep,
+            item("Start at login", self._do(self.toggle_autostart),
+                 checked=lambda _item: autostart.is_enabled()),
+            sep,
             item("Open config file", self._do(self.open_config),
                  enabled=lambda _item: c.config_path is not None),
             item("Reload config", self._do(c.reload),
@@ -206,6 +210,13 @@ class Tray:
         if status.error:
             return f"{status.why()}"[:100]
         return status.summary()
+
+    def toggle_autostart(self) -> None:
+        """The "Start at login" item: ``vcam autostart enable`` or ``disable``."""
+        lines = autostart.disable() if autostart.is_enabled() else autostart.enable()
+        for line in lines:
+            log.info("autostart: %s", line)
+        self.refresh()
 
     def open_config(self) -> None:
         path = self.controller.config_path

@@ -225,6 +225,12 @@ def disable(home: Path | None = None) -> list[str]:
     return lines
 
 
+def is_enabled(home: Path | None = None) -> bool:
+    """Both files are there (no systemctl call: cheap enough for a menu's check mark)."""
+    files = Files.under(home or config_home())
+    return files.unit.is_file() and files.desktop.is_file()
+
+
 def status(home: Path | None = None, interpreter: str | None = None) -> tuple[bool, list[str]]:
     """Whether autostart is enabled (both files present and current), and the details."""
     interpreter = interpreter or python()
