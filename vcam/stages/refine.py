@@ -165,28 +165,24 @@ class Refiner:
         ``small``, the same frame already shrunk (the segmenter's feed), is
         started from instead when it is still at least the working size: at
         1080p that skips halving 2 million pixels again."""
-        h, w = frame.shape[:2]
-        k = -(-w // self.cfg.guided_width)
-        tw, th = max(1, w // k), max(1, h // k)
-        if small is not None and small.shape[1] >= tw and small.shape[0] >= th:
-            frame = small
-        colour = halve_toward(frame, (tw, th))
-        if colour.shape[:2] != (th, tw):
-            colour = cv2.resize(colour, (tw, th), interpolation=cv2.INTER_AREA)
-        return colour
+        return self._to_work_size(frame, small, grey=False)
 
     def work_gray(self, frame: np.ndarray, small: np.ndarray | None = None) -> np.ndarray:
         """:meth:`work_colour` in grey (the guide of the guided filter); converted
         first, so the halvings move one channel, not three."""
+        return self._to_work_size(frame, small, grey=True)
+
+    def _to_work_size(self, frame: np.ndarray, small: np.ndarray | None,
+                      grey: bool) -> np.ndarray:
         h, w = frame.shape[:2]
         k = -(-w // self.cfg.guided_width)
         tw, th = max(1, w // k), max(1, h // k)
         if small is not None and small.shape[1] >= tw and small.shape[0] >= th:
             frame = small
-        gray = halve_toward(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (tw, th))
-        if gray.shape != (th, tw):
-            gray = cv2.resize(gray, (tw, th), interpolation=cv2.INTER_AREA)
-        return gray
+        out = halve_toward(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if grey else frame, (tw, th))
+        if out.shape[:2] != (th, tw):
+            out = cv2.resize(out, (tw, th), interpolation=cv2.INTER_AREA)
+        return out
 
     def snap(self, alpha8: np.ndarray, gray: np.ndarray) -> np.ndarray:
         """Model-size uint8 alpha -> working-size uint8 alpha (``gray``'s size),
