@@ -98,6 +98,13 @@ def camera_name(spec: int | str) -> str:
     return Path(str(spec)).name if is_file_source(spec) else f"camera {spec}"
 
 
+def open_camera(cfg: Config) -> Source:
+    """The configured camera (or clip); a busy one names the program holding it."""
+    cam = cfg.camera
+    return open_source(cam.device, cam.width, cam.height, cam.fps, cam.fourcc,
+                       held_by=held_by_others)
+
+
 @dataclass
 class Devices:
     """What :func:`open_devices` opened: the camera, the output and the model."""
@@ -108,11 +115,6 @@ class Devices:
     request: OutputRequest
     segmenter: Segmenter
 
-    def reopen_source(self, cfg: Config) -> Source:
-        cam = cfg.camera
-        return open_source(cam.device, cam.width, cam.height, cam.fps, cam.fourcc,
-                           held_by=held_by_others)
-
     def reopen_output(self) -> NamedOutput:
         return open_output(self.spec, self.request)
 
@@ -121,9 +123,7 @@ def open_devices(args: argparse.Namespace, cfg: Config,
                  on_key: Callable[[str], None], caption: Callable[[], str]) -> Devices:
     """Open the camera, load (and warm) the model, open the output; raises
     SourceError or OutputError with the fix, closing what it opened."""
-    cam = cfg.camera
-    source = open_source(cam.device, cam.width, cam.height, cam.fps, cam.fourcc,
-                         held_by=held_by_others)
+    source = open_camera(cfg)
     log.info("source: %s", source.description)
     spec, why = choose_output(args, cfg)
     fps = cfg.virtual_camera.fps or source.fps
@@ -232,7 +232,7 @@ def build(args: argparse.Namespace, cfg: Config, dev: Devices) -> tuple[Pipeline
     # A virtual camera that vanishes (module unloaded, device removed) is reopened
     # with back-off while the pipeline runs on; a file source is reopened too:
     # resuming after a pause needs it.
-    pipeline = Pipeline(cfg, dev.source, dev.output, reopen=lambda: dev.reopen_source(cfg),
+    pipeline = Pipeline(cfg, dev.source, dev.output, reopen=lambda: open_camera(cfg),
                         reopen_output=dev.reopen_output if dev.output.reconnects else None,
                         segmenter=_segmenters(dev.segmenter, args.verbose),
                         fps=dev.request.fps, max_frames=frames)
