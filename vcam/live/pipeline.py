@@ -166,13 +166,16 @@ class Pipeline:
         """Swap in a new configuration; it applies from the next frame."""
         self._cfg = cfg
 
+    def _set_flag(self, flag: threading.Event, on: bool) -> None:
+        if on:
+            flag.set()
+        else:
+            flag.clear()
+        self._health_changed()
+
     def set_paused(self, paused: bool) -> None:
         """Paused: the camera is released (its light goes off) and a still frame is sent."""
-        if paused:
-            self._paused.set()
-        else:
-            self._paused.clear()
-        self._health_changed()
+        self._set_flag(self._paused, paused)
 
     @property
     def paused(self) -> bool:
@@ -181,11 +184,7 @@ class Pipeline:
     def set_idle(self, idle: bool) -> None:
         """Idle: nobody watches the virtual camera, so the camera is released and a
         still goes out at a low rate; capture restarts as soon as this is cleared."""
-        if idle:
-            self._idle.set()
-        else:
-            self._idle.clear()
-        self._health_changed()
+        self._set_flag(self._idle, idle)
 
     @property
     def idle(self) -> bool:
