@@ -502,14 +502,16 @@ def score_sequence(m: Matte, old: np.ndarray, motion: str, refine: RefineConfig,
             frame = over(fg, a, old)
             truth = over(fg, a, new_bg)
             moved = Matte(m.name, fg, a, np.ones(a.shape, bool))
-            conf = seg.segment(frame, i / 30)
+            feed = seg.feed(frame)
+            conf = seg.infer(feed, i / 30)
             ious["raw"].append(iou(raw_alpha(conf, w, h) > 127, a > 0.5, moved.valid))
             for name, comp in comps.items():
-                alpha = comp.refiner.refine(conf, frame)
-                ious[name].append(iou(alpha > 127, a > 0.5, moved.valid))
+                # As the live pipeline runs it: shrinking from the segmenter's feed.
+                cut = comp.cut(conf, frame, feed)
+                ious[name].append(iou(cut.alpha > 127, a > 0.5, moved.valid))
                 if name in glows:
-                    glows[name].append(edge_score(comp.apply(frame, alpha), truth, alpha,
-                                                  moved).glow)
+                    out = comp.apply(frame, cut.alpha, 0.0, cut.frames, cut.alphas)
+                    glows[name].append(edge_score(out, truth, cut.alpha, moved).glow)
     finally:
         seg.close()
         for comp in comps.values():

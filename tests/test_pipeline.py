@@ -54,9 +54,12 @@ class SlowSegmenter:
         self.inner, self.delay = inner, delay
         self.spec, self.asked = inner.spec, inner.asked
 
-    def segment(self, frame: np.ndarray, t: float) -> np.ndarray:
+    def feed(self, frame: np.ndarray) -> np.ndarray:
+        return self.inner.feed(frame)
+
+    def infer(self, small: np.ndarray, t: float) -> np.ndarray:
         time.sleep(self.delay)
-        return self.inner.segment(frame, t)
+        return self.inner.infer(small, t)
 
     def close(self) -> None:
         self.inner.close()

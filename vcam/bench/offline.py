@@ -25,7 +25,7 @@ from vcam.bench.reference import EFFECTS as REFERENCE_EFFECTS
 from vcam.bench.reference import ReferencePipeline
 from vcam.config import Config
 from vcam.offline.stream import MaskStream
-from vcam.stages.compositor import Compositor
+from vcam.stages.compositor import Compositor, Cut
 from vcam.stages.segment import Segmenter, pick_model, segmenter_for
 
 STAGES = ("capture", "segment", "refine", "composite", "output")
@@ -159,9 +159,9 @@ class Stages(Protocol):
 
     def segment(self, frame: np.ndarray, t: float) -> np.ndarray: ...
 
-    def refine(self, confidence: np.ndarray, frame: np.ndarray) -> np.ndarray: ...
+    def refine(self, confidence: np.ndarray, frame: np.ndarray) -> Any: ...
 
-    def composite(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray: ...
+    def composite(self, frame: np.ndarray, mask: Any) -> np.ndarray: ...
 
     def output(self, image: np.ndarray) -> None: ...
 
@@ -177,20 +177,25 @@ class VcamStages:
         self._seg = segmenter
         self._comp = Compositor(cfg)
         self._sink = RecordingSink(width, height)
+        self._feed: np.ndarray | None = None
 
     def segment(self, frame: np.ndarray, t: float) -> np.ndarray:
-        return self._seg.segment(frame, t)
+        # Kept for refine and composite, as the live pipeline hands the feed on.
+        self._feed = self._seg.feed(frame)
+        return self._seg.infer(self._feed, t)
 
-    def refine(self, confidence: np.ndarray, frame: np.ndarray) -> np.ndarray:
-        return self._comp.refiner.refine(confidence, frame)
+    def refine(self, confidence: np.ndarray, frame: np.ndarray) -> Cut:
+        return self._comp.cut(confidence, frame, self._feed)
 
     @functools.cached_property
     def stream(self) -> MaskStream:
         """These stages as vcam apply runs a video; one stream for all rounds."""
         return MaskStream(lambda w, h: self._seg, self._comp.refiner)
 
-    def composite(self, frame: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return self._comp.apply(frame, mask)
+    def composite(self, frame: np.ndarray, mask: Cut | np.ndarray) -> np.ndarray:
+        if isinstance(mask, np.ndarray):  # from the stream, as vcam apply makes it
+            return self._comp.apply(frame, mask)
+        return self._comp.apply(frame, mask.alpha, 0.0, mask.frames, mask.alphas)
 
     def output(self, image: np.ndarray) -> None:
         self._sink.send(image)

@@ -45,6 +45,8 @@ class Mask:
 
     confidence: np.ndarray
     index: int
+    feed: np.ndarray | None = None
+    """That frame as the segmenter shrank it, for the compositor to shrink on from."""
 
 
 @dataclass
@@ -271,9 +273,10 @@ class Pipeline:
                     log.info("segmentation model: %s (%dx%d)", seg.spec.name,
                              seg.spec.width, seg.spec.height)
                 t0 = time.perf_counter()
-                conf = seg.segment(frame.image, frame.t_capture)
+                feed = seg.feed(frame.image)
+                conf = seg.infer(feed, frame.t_capture)
                 self.stats.segment_ms.append((time.perf_counter() - t0) * 1000)
-                self._masks.put(Mask(conf, frame.index))
+                self._masks.put(Mask(conf, frame.index, feed))
                 self.stats.segmented += 1
         finally:
             if seg is not None:
@@ -366,7 +369,10 @@ class Pipeline:
             image = cv2.resize(image, (self.width, self.height))
         mask = self._mask_for(frame, period / 2) if get_effect(cfg.effect).needs_mask else None
         t0 = time.perf_counter()
-        out = comp.compose(image, mask.confidence if mask else None)
+        # The feed is this frame's only if the mask is (and the size was kept).
+        feed = (mask.feed if mask is not None and mask.index == frame.index
+                and image is frame.image else None)
+        out = comp.compose(image, mask.confidence if mask else None, small=feed)
         self.stats.compose_ms.append((time.perf_counter() - t0) * 1000)
         self.output.send(out)
         self.stats.latency_ms.append((time.monotonic() - frame.t_capture) * 1000)

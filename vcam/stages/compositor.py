@@ -19,6 +19,7 @@ Live and files differ in what a failure means, not in how a picture is made:
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -27,8 +28,18 @@ from vcam.config import Config
 from vcam.stages.backgrounds import Background, load_background, open_background
 from vcam.stages.effects import EffectParams, EffectSpec, get_effect
 from vcam.stages.refine import Refiner
+from vcam.stages.resample import Shrinks
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A frame's refined alpha, and the frame and alpha shrunk on the way to it."""
+
+    alpha: np.ndarray
+    frames: Shrinks
+    alphas: Shrinks
 
 
 class Compositor:
@@ -41,6 +52,7 @@ class Compositor:
         self._background: Background | None = None
         self._background_spec = ""
         self._failed: set[tuple[str, str]] = set()
+        self._backgrounds: Shrinks | None = None
         self._load_background()
 
     @property
@@ -78,34 +90,52 @@ class Compositor:
         self._load_background()
 
     def compose(self, frame: np.ndarray, confidence: np.ndarray | None,
-                t: float = 0.0) -> np.ndarray:
+                t: float = 0.0, small: np.ndarray | None = None) -> np.ndarray:
         """The output for ``frame`` (at time ``t`` s).  With no mask yet, the frame
-        passes through."""
+        passes through.  ``small``: the same frame already shrunk (the
+        segmenter's feed), which every stage that wants it small starts from."""
         if not self.effect.needs_mask or confidence is None:
             return self.apply(frame, None, t)
         try:
-            alpha = self.refiner.refine(confidence, frame)
+            cut = self.cut(confidence, frame, small)
         except Exception as e:
             if not self.live:
                 raise
             self._failed_once(e)
             return self.apply(frame, None, t)
-        return self.apply(frame, alpha, t)
+        return self.apply(frame, cut.alpha, t, cut.frames, cut.alphas)
 
-    def params(self, width: int, height: int, t: float) -> EffectParams:
+    def cut(self, confidence: np.ndarray, frame: np.ndarray,
+            small: np.ndarray | None = None) -> Cut:
+        """The refined alpha for ``frame``, with the shrunk copies made on the way."""
+        alpha = self.refiner.refine(confidence, frame, small)
+        # For files the band is redone at full size after the working-size alpha.
+        work = self.refiner.last_work if not self.refiner.still else None
+        return Cut(alpha, Shrinks(frame) if small is None else Shrinks(frame, small),
+                   Shrinks(alpha) if work is None else Shrinks(alpha, work))
+
+    def params(self, width: int, height: int, t: float, frames: Shrinks | None = None,
+               alphas: Shrinks | None = None) -> EffectParams:
         """The settings the effect reads, for a ``width`` x ``height`` frame at ``t``."""
         cfg, spec = self.cfg, self.effect
         background = None
         if spec.needs_background and self._background is not None:
             background = self._background.frame(width, height, t)
+            # A still background is the same array frame after frame: shrink it once.
+            if self._backgrounds is None or self._backgrounds.image is not background:
+                self._backgrounds = Shrinks(background)
         return EffectParams(background=background, blur=cfg.blur, key_colour=cfg.key_colour,
                             light_wrap=cfg.refine.light_wrap,
                             light_wrap_width=cfg.refine.light_wrap_width,
-                            decontaminate=cfg.refine.decontaminate)
+                            decontaminate=cfg.refine.decontaminate, frames=frames,
+                            alphas=alphas,
+                            backgrounds=self._backgrounds if background is not None else None)
 
-    def apply(self, frame: np.ndarray, alpha: np.ndarray | None, t: float = 0.0) -> np.ndarray:
+    def apply(self, frame: np.ndarray, alpha: np.ndarray | None, t: float = 0.0,
+              frames: Shrinks | None = None, alphas: Shrinks | None = None) -> np.ndarray:
         """The effect (and, live, the mirror) for ``frame`` with its refined ``alpha``
-        (None: no mask, the frame passes through)."""
+        (None: no mask, the frame passes through); ``frames`` and ``alphas`` hold
+        copies of them already shrunk."""
         spec = self.effect
         if not spec.needs_mask or alpha is None:
             out = frame.copy()
@@ -113,7 +143,7 @@ class Compositor:
             fn = spec.file_fn if not self.live and spec.file_fn else spec.fn
             try:
                 h, w = frame.shape[:2]
-                out = fn(frame, alpha, self.params(w, h, t))
+                out = fn(frame, alpha, self.params(w, h, t, frames, alphas))
             except Exception as e:
                 if not self.live:
                     raise

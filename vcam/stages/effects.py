@@ -24,7 +24,7 @@ import numpy as np
 
 from vcam.colours import Colour
 from vcam.stages.blend import add_enlarged, blend, blend_into, foreground, solid, wall_estimate
-from vcam.stages.resample import shrink
+from vcam.stages.resample import Shrinks
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,12 @@ class EffectParams:
     """``replace``: how far that light reaches in, in pixels of a 640-wide frame."""
     decontaminate: bool = False
     """Take the old wall's share out of the soft edge's colour (vcam.stages.blend)."""
+    frames: Shrinks | None = None
+    """Smaller copies of the frame already made (the segmenter's feed), to shrink from."""
+    alphas: Shrinks | None = None
+    """Smaller copies of the alpha already made (the refiner's working size)."""
+    backgrounds: Shrinks | None = None
+    """Smaller copies of ``background``, kept while the background stays the same."""
 
 
 BLUR_WORK_WIDTH = 320
@@ -66,19 +72,21 @@ def blur_work_width(strength: int, width: int) -> int:
     return min(width, max(BLUR_WORK_WIDTH // 2, min(BLUR_WORK_WIDTH, sw)))
 
 
-def blurred_background(frame: np.ndarray, alpha: np.ndarray, strength: int) -> np.ndarray:
+def blurred_background(frame: np.ndarray, alpha: np.ndarray, strength: int,
+                       frames: Shrinks | None = None, alphas: Shrinks | None = None
+                       ) -> np.ndarray:
     """The background blurred with the person left out (no halo).
 
     A normalised, background-weighted blur: blur(frame * w) / blur(w) with w the
     background weight, so the person's colours do not bleed into the blurred
     background around them.  Done :func:`blur_work_width` pixels wide and scaled
-    back up.
+    back up; ``frames`` and ``alphas`` hold copies already shrunk.
     """
     h, w = frame.shape[:2]
     sw = blur_work_width(strength, w)
     sh = max(1, round(h * sw / w))
-    small = shrink(frame, (sw, sh)).astype(np.float32)
-    weight = shrink(alpha, (sw, sh)).astype(np.float32)
+    small = (frames or Shrinks(frame)).at((sw, sh)).astype(np.float32)
+    weight = (alphas or Shrinks(alpha)).at((sw, sh)).astype(np.float32)
     weight = 1.0 - weight * (1 / 255)
     # Blur strength is a sigma in 640-pixel-wide units, so it looks the same at any size.
     sigma = strength * sw / 640
@@ -97,7 +105,8 @@ LIGHT_WRAP_WORK_WIDTH = 160
 
 
 def light_wrap(composite: np.ndarray, background: np.ndarray, alpha: np.ndarray,
-               strength: float, width: float) -> np.ndarray:
+               strength: float, width: float, alphas: Shrinks | None = None,
+               backgrounds: Shrinks | None = None) -> np.ndarray:
     """Let the new background's light spill over the person's edge.
 
     Near the edge, inside the person, the light of the background around that
@@ -107,17 +116,17 @@ def light_wrap(composite: np.ndarray, background: np.ndarray, alpha: np.ndarray,
     scene instead of looking pasted on, and a dark background adds nothing.
     The glow is made at :data:`LIGHT_WRAP_WORK_WIDTH`; at full size it is one
     resize and one saturating add, over the rim the light reaches only
-    (:func:`add_enlarged`).
-    ``composite`` is changed in place and returned.
+    (:func:`add_enlarged`); ``alphas`` and ``backgrounds`` hold copies
+    already shrunk.  ``composite`` is changed in place and returned.
     """
     if strength <= 0:
         return composite
     h, w = alpha.shape
     sw = min(LIGHT_WRAP_WORK_WIDTH, w)
     sh = max(1, round(h * sw / w))
-    a = shrink(alpha, (sw, sh)).astype(np.float32)
+    a = (alphas or Shrinks(alpha)).at((sw, sh)).astype(np.float32)
     a *= 1 / 255
-    bg = shrink(background, (sw, sh)).astype(np.float32)
+    bg = (backgrounds or Shrinks(background)).at((sw, sh)).astype(np.float32)
     sigma = width * sw / 640
     outside = 1.0 - a
     near = cv2.GaussianBlur(outside, (0, 0), sigma)
@@ -133,7 +142,7 @@ def effect_none(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.nda
 
 
 def _wall(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray | None:
-    return wall_estimate(frame, alpha) if p.decontaminate else None
+    return wall_estimate(frame, alpha, p.frames, p.alphas) if p.decontaminate else None
 
 
 def effect_replace(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
@@ -141,12 +150,13 @@ def effect_replace(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.
     if bg.shape != frame.shape:
         raise ValueError(f"background shape {bg.shape} != frame shape {frame.shape}")
     out = blend(frame, bg, alpha, _wall(frame, alpha, p))
-    return light_wrap(out, bg, alpha, p.light_wrap, p.light_wrap_width)
+    return light_wrap(out, bg, alpha, p.light_wrap, p.light_wrap_width, p.alphas,
+                      p.backgrounds if p.background is not None else None)
 
 
 def effect_blur(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
     # The blurred background is a fresh array: blend into it instead of copying it.
-    return blend_into(blurred_background(frame, alpha, p.blur), frame, alpha,
+    return blend_into(blurred_background(frame, alpha, p.blur, p.frames, p.alphas), frame, alpha,
                       _wall(frame, alpha, p))
 
 

@@ -69,6 +69,10 @@ class Refiner:
         # alpha and the grey frame it came from (working size, uint8).
         self._prev: np.ndarray | None = None
         self._prev_gray: np.ndarray | None = None
+        self.last_work: np.ndarray | None = None
+        """The last alpha :meth:`finish` made, at working size: live, the frame-size
+        alpha is exactly its enlargement, so stages that want the alpha small
+        shrink this instead (see :class:`~vcam.stages.resample.Shrinks`)."""
         # Lookup tables, uint8 -> 0..255.  With m = motion_level (grey levels):
         # unsure: alpha -> the previous mask's share for an unsure pixel;
         # still: change -> its share for a still pixel, full below m/3, none from m;
@@ -219,18 +223,20 @@ class Refiner:
         # pixel by pixel.  Taking them as sure (and stretching what lies
         # between) changes the cut at 127 on 0.005 % of pixels and saves
         # ~0.5 ms of blending a 1080p frame.
-        work = cv2.LUT(work, self._sure_lut)
+        work = self.last_work = cv2.LUT(work, self._sure_lut)
         if (work.shape[1], work.shape[0]) == size:
             return work.copy()
         return cv2.resize(work, size, interpolation=cv2.INTER_LINEAR)
 
-    def refine(self, confidence: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    def refine(self, confidence: np.ndarray, frame: np.ndarray,
+               small: np.ndarray | None = None) -> np.ndarray:
         """The frame-size uint8 alpha (255 = person) for ``frame``.
 
         ``confidence`` is the model's float32 HxW 0..1 person confidence for this
-        frame, at any size (usually the model's); ``frame`` is HxWx3 uint8 BGR.
+        frame, at any size (usually the model's); ``frame`` is HxWx3 uint8 BGR;
+        ``small`` optionally the same frame already shrunk (see :meth:`work_gray`).
         """
-        return self.complete(self.prepare(confidence, frame))
+        return self.complete(self.prepare(confidence, frame, small))
 
     def prepare(self, confidence: np.ndarray, frame: np.ndarray,
                 small: np.ndarray | None = None) -> Prepared:
