@@ -7,6 +7,7 @@ one made without it, or exactly the same where the maths allows.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import cv2
@@ -15,7 +16,11 @@ import pytest
 
 from tests.conftest import read_frames
 from vcam.config import Config
+from vcam.live.pipeline import Pipeline
+from vcam.stages.blend import band_spans, blend
+from vcam.stages.capture import VideoFileSource
 from vcam.stages.compositor import Compositor
+from vcam.stages.gate import StillGate
 from vcam.stages.resample import Shrinks, shrink
 from vcam.stages.segment import Segmenter
 
@@ -67,3 +72,127 @@ def test_shrinks_makes_each_copy_once_from_the_nearest_larger() -> None:
     small = s.at((160, 90))
     assert s.at((160, 90)) is small  # kept for the next stage
     assert np.array_equal(small, shrink(half, (160, 90)))
+
+
+def test_the_band_found_on_the_working_size_alpha_blends_the_same() -> None:
+    """Live, the alpha is the working-size alpha enlarged by a whole factor, and the
+    band is looked for there: the blend is exactly the one found at full size."""
+    rng = np.random.default_rng(7)
+    for trial in range(120):
+        k = int(rng.integers(2, 8))
+        sh, sw = int(rng.integers(1, 40)), int(rng.integers(1, 60))
+        kind = trial % 3
+        if kind == 0:
+            small = rng.integers(0, 256, (sh, sw)).astype(np.uint8)
+        elif kind == 1:  # hard steps from 0 to 255: no soft pixel in the small alpha
+            small = np.where(rng.random((sh, sw)) < 0.5, 0, 255).astype(np.uint8)
+        else:
+            small = np.zeros((sh, sw), np.uint8)
+            cv2.circle(small, (sw // 2, sh // 2), max(1, min(sh, sw) // 3), 255, -1)
+        alpha = cv2.resize(small, (sw * k, sh * k), interpolation=cv2.INTER_LINEAR)
+        fg = rng.integers(0, 256, (*alpha.shape, 3), np.uint8)
+        bg = rng.integers(0, 256, (*alpha.shape, 3), np.uint8)
+        wall = rng.integers(0, 256, (max(1, sh // 2), max(1, sw // 2), 3), np.uint8)
+        assert np.array_equal(blend(fg, bg, alpha, wall),
+                              blend(fg, bg, alpha, wall, Shrinks(alpha, enlarged_from=small)))
+
+
+def test_the_band_on_a_real_1080p_alpha(frames_1080p: list[np.ndarray],
+                                        general_segmenter: Segmenter) -> None:
+    comp = Compositor(Config(effect="replace"))
+    frame = frames_1080p[3]
+    feed = general_segmenter.feed(frame)
+    cut = comp.cut(general_segmenter.infer(feed, 2000.0), frame, feed)
+    assert cut.alphas.enlarged_from is not None
+    bg = np.full_like(frame, 40)
+    spans = band_spans(cut.alpha, cut.alphas)
+    covered = np.zeros(cut.alpha.shape, bool)
+    for ys, xs in spans:
+        covered[ys, xs] = True
+    soft = (cut.alpha > 0) & (cut.alpha < 255)
+    assert soft.any() and covered[soft].all()
+    assert covered.mean() < 0.3  # the band, not the frame
+    assert np.array_equal(blend(frame, bg, cut.alpha),
+                          blend(frame, bg, cut.alpha, None, cut.alphas))
+
+
+def noisy(frame: np.ndarray, rng: np.random.Generator, sigma: float = 4.0) -> np.ndarray:
+    return np.clip(frame + rng.normal(0, sigma, frame.shape), 0, 255).astype(np.uint8)
+
+
+def test_the_gate_lets_a_still_picture_reuse_the_mask_a_moving_one_not(
+        frames_1080p: list[np.ndarray], general_segmenter: Segmenter) -> None:
+    rng = np.random.default_rng(3)
+    frame = frames_1080p[0]
+    gate = StillGate(reuse=2)
+    feed = general_segmenter.feed
+    assert gate.must_run(feed(noisy(frame, rng)))  # the first frame always
+    # Sensor noise only: the last mask serves twice, then the model runs again.
+    assert [gate.must_run(feed(noisy(frame, rng))) for _ in range(6)] == [
+        False, False, True, False, False, True]
+    # The person moves two pixels: the model must look.
+    assert gate.must_run(feed(np.roll(frame, 2, axis=1)))
+    # The next real frame of the clip (it moves): so too.
+    gate.must_run(feed(frames_1080p[4]))
+    assert gate.must_run(feed(frames_1080p[8]))
+    assert all(StillGate(reuse=0).must_run(feed(frame)) for _ in range(3))
+
+
+def test_a_still_frame_keeps_the_last_alpha_and_a_new_mask_is_refined(
+        frames_1080p: list[np.ndarray], general_segmenter: Segmenter) -> None:
+    comp = Compositor(Config(effect="blur"))
+    frame = frames_1080p[5]
+    feed = general_segmenter.feed(frame)
+    conf = general_segmenter.infer(feed, 3000.0)
+    first = comp.cut(conf, frame, feed)
+    again = comp.cut(conf, frame, feed, still=True)
+    assert again.alpha is first.alpha and again.alphas is first.alphas
+    # Not still, or another confidence: refined anew.
+    assert comp.cut(conf, frame, feed).alpha is not first.alpha
+    other = conf.copy()
+    assert comp.cut(other, frame, feed, still=True).alpha is not first.alpha
+
+
+def test_the_live_pipeline_reuses_masks_on_a_still_camera(tmp_path: Path) -> None:
+    """A real video file of one frame held still (with sensor noise) through the
+    real pipeline: the model sees about a third of the frames, every frame still
+    goes out, and with reuse_still = 0 the model sees them all."""
+    rng = np.random.default_rng(5)
+    still = read_frames(CLIP, 1)[0]
+    path = tmp_path / "still.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 30,
+                             (still.shape[1], still.shape[0]))
+    for _ in range(40):
+        writer.write(noisy(still, rng, 2.0))
+    writer.release()
+    for reuse in (2, 0):
+        cfg = Config(effect="blur")
+        cfg = cfg.replace(refine=dataclasses.replace(cfg.refine, reuse_still=reuse))
+        out = Counter()
+        p = Pipeline(cfg, VideoFileSource(path, realtime=False), out, max_frames=60)
+        p.start()
+        assert p.wait(120), "pipeline did not finish"
+        p.stop()
+        assert out.sent >= 60 and p.error is None
+        masks = p.stats.segmented + p.stats.reused
+        assert masks > 20
+        if reuse:
+            assert p.stats.reused >= masks / 3, (p.stats.segmented, p.stats.reused)
+        else:
+            assert p.stats.reused == 0
+
+
+class Counter:
+    """An output that counts frames (the pipeline's only need of one here)."""
+
+    width, height = 640, 360
+    description = "counter"
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def send(self, frame: np.ndarray) -> None:
+        self.sent += 1
+
+    def close(self) -> None:
+        pass

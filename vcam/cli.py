@@ -163,6 +163,10 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--runtime", choices=[r.value for r in Runtime],
                    help="what runs the model for SelfieCam's stages (default: auto); the "
                         "naive pipeline always uses MediaPipe Tasks, as the tutorial does")
+    b.add_argument("--reuse-still", type=int, metavar="N",
+                   help="frames the model's last mask may serve while the picture is "
+                        "still (default: the config default, 2; 0 runs the model on "
+                        "every frame)")
     b.add_argument("--live", action="store_true",
                    help="also run the threaded pipeline from a paced source to a sink")
     b.add_argument("--live-only", action="store_true", help="only the live run")

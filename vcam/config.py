@@ -116,6 +116,9 @@ class RefineConfig:
     choke: float = _within(0.0, 0.0, 0.5)
     """Move the soft edge inward by this share of its ramp, so it straddles the true
     edge instead of reaching into the wall; more eats into hair."""
+    reuse_still: int = _within(2, 0, 10)
+    """Live: for how many frames in a row the model's last mask may serve again while
+    the picture stays still (see vcam.stages.gate); 0 = run the model on every frame."""
 
 
 class Quality(enum.StrEnum):

@@ -108,10 +108,11 @@ def format_report(report: dict[str, Any]) -> str:
                   "segment..output, capture/decode not included):", ""]
         lines += _table(
             ["size", "effect", "pipeline", *STAGES, "total med", "total p95", "fps",
-             "CPU ms/frame", "faults/frame", "peak RSS MB"],
+             "CPU ms/frame", "faults/frame", "peak RSS MB", "model share"],
             ([r["size"], r["effect"], r["pipeline"], *(r["stages"][s] for s in STAGES),
               r["ms_median"], r["ms_p95"], r["fps"],
-              (r["cpu_s_per_frame"] or 0) * 1000, r["page_faults_per_frame"], r["peak_rss_mb"]]
+              (r["cpu_s_per_frame"] or 0) * 1000, r["page_faults_per_frame"], r["peak_rss_mb"],
+              "" if r.get("model_share") is None else r["model_share"]]
              for r in report["results"]))
     overlapped = [r for r in report["results"] if r.get("overlapped")]
     if overlapped:
@@ -149,8 +150,9 @@ def format_report(report: dict[str, Any]) -> str:
             threads = ", ".join(f"{k} {v}%" for k, v in c["thread_cpu_percent"].items())
             lines.append(f"\n{c['size']}@{c['source_fps']:g}: capture decode "
                          f"{c['capture_decode_ms_median']} ms, segment "
-                         f"{c['segment_ms_median']} ms, compose {c['compose_ms_median']} ms "
-                         f"(medians); thread CPU: {threads}.")
+                         f"{c['segment_ms_median']} ms (the model saw "
+                         f"{c['model_share']:.0%} of frames), compose "
+                         f"{c['compose_ms_median']} ms (medians); thread CPU: {threads}.")
     return "\n".join(lines)
 
 
@@ -205,6 +207,12 @@ def run(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(cfg, model=ModelChoice(args.model))
     if args.runtime:
         cfg = dataclasses.replace(cfg, runtime=Runtime(args.runtime))
+    if args.reuse_still is not None:
+        if not 0 <= args.reuse_still <= 10:
+            print(f"vcam bench: --reuse-still must be from 0 to 10, got {args.reuse_still}",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        cfg = cfg.replace(refine=dataclasses.replace(cfg.refine, reuse_still=args.reuse_still))
 
     def progress(text: str) -> None:
         if not args.json:

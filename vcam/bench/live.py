@@ -102,6 +102,9 @@ def bench_live(cfg: Config, clip_path: Path, width: int, height: int, fps: float
             "frame_gap_ms_p95": round(percentile(gaps, 95), 2),
             "capture_decode_ms_median": round(median(source.decode_ms[a.decoded:b.decoded]), 2),
             "segment_ms_median": round(median(list(pipe.stats.segment_ms)), 2),
+            # The rest of the masks were the model's last one again (a still picture).
+            "model_share": round(pipe.stats.segmented
+                                 / max(1, pipe.stats.segmented + pipe.stats.reused), 2),
             "compose_ms_median": round(median(list(pipe.stats.compose_ms)), 2),
             "cpu_percent_of_one_core": round(cpu_percent, 1),
             "thread_cpu_percent": thread_cpu,

@@ -26,7 +26,9 @@ from vcam.bench.reference import ReferencePipeline
 from vcam.config import Config
 from vcam.offline.stream import MaskStream
 from vcam.stages.compositor import Compositor, Cut
+from vcam.stages.gate import StillGate
 from vcam.stages.segment import Segmenter, pick_model, segmenter_for
+from vcam.system.tuning import opencv_threads
 
 STAGES = ("capture", "segment", "refine", "composite", "output")
 """capture = decoding the camera's JPEG; output = the virtual camera's BGR->I420."""
@@ -52,6 +54,10 @@ class Case:
     overlapped_page_faults: int = 0
     prepared_ahead: int = 0
     """Frames of the stream whose refinement prepare ran on the worker thread."""
+    model_runs: int = 0
+    """Frames (warm-up included) the model saw, of :attr:`model_frames` (vcam alone):
+    the rest reused its last mask, the picture being still (vcam.stages.gate)."""
+    model_frames: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         frames = len(self.total_ms)
@@ -67,6 +73,8 @@ class Case:
             "cpu_s_per_frame": round(self.cpu_s / frames, 5) if frames else None,
             "page_faults_per_frame": round(self.page_faults / frames, 1) if frames else None,
             "peak_rss_mb": round(self.peak_rss_mb, 1),
+            "model_share": (round(self.model_runs / self.model_frames, 2)
+                            if self.model_frames else None),
             "stages": {s: round(median(v), 3) for s, v in self.stage_ms.items()},
             "stages_p95": {s: round(percentile(v, 95), 3) for s, v in self.stage_ms.items()},
             "overlapped": self._overlapped(),
@@ -178,14 +186,24 @@ class VcamStages:
         self._comp = Compositor(cfg)
         self._sink = RecordingSink(width, height)
         self._feed: np.ndarray | None = None
+        self._gate = StillGate(cfg.refine.reuse_still)
+        self._confidence: np.ndarray | None = None
+        self._still = False
+        self.model_runs = 0
 
     def segment(self, frame: np.ndarray, t: float) -> np.ndarray:
-        # Kept for refine and composite, as the live pipeline hands the feed on.
+        # The feed is kept for refine and composite, as the live pipeline hands it
+        # on; the model's last mask serves again while the picture is still.
         self._feed = self._seg.feed(frame)
-        return self._seg.infer(self._feed, t)
+        self._still = not (self._confidence is None or self._gate.must_run(self._feed))
+        if not self._still:
+            self._confidence = self._seg.infer(self._feed, t)
+            self.model_runs += 1
+        assert self._confidence is not None
+        return self._confidence
 
     def refine(self, confidence: np.ndarray, frame: np.ndarray) -> Cut:
-        return self._comp.cut(confidence, frame, self._feed)
+        return self._comp.cut(confidence, frame, self._feed, self._still)
 
     @functools.cached_property
     def stream(self) -> MaskStream:
@@ -239,7 +257,11 @@ def bench_effect(cfg: Config, segmenter: Segmenter, clip: MjpegClip, frames: int
             n = frames // ROUNDS + (r < frames % ROUNDS)
             if n == 0:
                 continue
-            time_stages(ours, serial, clip, n, start)
+            with opencv_threads(1):  # as vcam run sets it (vcam/system/tuning.py)
+                runs = serial.model_runs
+                time_stages(ours, serial, clip, n, start)
+                ours.model_runs += serial.model_runs - runs
+                ours.model_frames += n + WARMUP_FRAMES
             time_overlapped(ours, clip, n, stream)
             if reference is not None:
                 time_stages(ref, reference, clip, n, start)

@@ -28,6 +28,7 @@ from vcam.slot import LatestSlot
 from vcam.stages.capture import Frame, Source
 from vcam.stages.compositor import Compositor
 from vcam.stages.effects import get_effect
+from vcam.stages.gate import StillGate
 from vcam.stages.outputs import Output
 from vcam.stages.placeholder import placeholder
 from vcam.stages.segment import Segmenter, fits, segmenter_for
@@ -47,6 +48,9 @@ class Mask:
     index: int
     feed: np.ndarray | None = None
     """That frame as the segmenter shrank it, for the compositor to shrink on from."""
+    fresh: bool = True
+    """False: the model did not see that frame (it was still), ``confidence`` is its
+    last one again."""
 
 
 @dataclass
@@ -55,6 +59,8 @@ class Stats:
 
     captured: int = 0
     segmented: int = 0
+    reused: int = 0
+    """Frames whose mask is the model's last one again (the picture stayed still)."""
     published: int = 0
     repeated: int = 0
     """Frames sent again because no new camera frame had come in time."""
@@ -256,6 +262,8 @@ class Pipeline:
     def _segment_loop(self) -> None:
         seen = 0
         seg: Segmenter | None = None
+        gate = StillGate(self._cfg.refine.reuse_still)
+        last: np.ndarray | None = None  # the model's latest confidence
         try:
             while not self._stop.is_set():
                 got = self._frames.wait_newer(seen, 0.1)
@@ -270,14 +278,21 @@ class Pipeline:
                     if seg is not None:
                         seg.close()
                     seg = self._make_segmenter(cfg, w, h)
+                    gate.reset()
+                    last = None
                     log.info("segmentation model: %s (%dx%d)", seg.spec.name,
                              seg.spec.width, seg.spec.height)
+                gate.reuse = cfg.refine.reuse_still
                 t0 = time.perf_counter()
                 feed = seg.feed(frame.image)
-                conf = seg.infer(feed, frame.t_capture)
-                self.stats.segment_ms.append((time.perf_counter() - t0) * 1000)
-                self._masks.put(Mask(conf, frame.index, feed))
-                self.stats.segmented += 1
+                if last is None or gate.must_run(feed):
+                    last, fresh = seg.infer(feed, frame.t_capture), True
+                    self.stats.segmented += 1
+                    self.stats.segment_ms.append((time.perf_counter() - t0) * 1000)
+                else:
+                    fresh = False
+                    self.stats.reused += 1
+                self._masks.put(Mask(last, frame.index, feed, fresh))
         finally:
             if seg is not None:
                 seg.close()
@@ -370,9 +385,10 @@ class Pipeline:
         mask = self._mask_for(frame, period / 2) if get_effect(cfg.effect).needs_mask else None
         t0 = time.perf_counter()
         # The feed is this frame's only if the mask is (and the size was kept).
-        feed = (mask.feed if mask is not None and mask.index == frame.index
-                and image is frame.image else None)
-        out = comp.compose(image, mask.confidence if mask else None, small=feed)
+        own = mask is not None and mask.index == frame.index and image is frame.image
+        out = comp.compose(image, mask.confidence if mask else None,
+                           small=mask.feed if own and mask else None,
+                           still=own and mask is not None and not mask.fresh)
         self.stats.compose_ms.append((time.perf_counter() - t0) * 1000)
         self.output.send(out)
         self.stats.latency_ms.append((time.monotonic() - frame.t_capture) * 1000)

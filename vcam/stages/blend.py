@@ -39,14 +39,16 @@ def column_runs(cols: np.ndarray, gap: int) -> list[tuple[int, int]]:
 
 
 def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray,
-          wall: np.ndarray | None = None) -> np.ndarray:
+          wall: np.ndarray | None = None, alphas: Shrinks | None = None) -> np.ndarray:
     """``fg*alpha + bg*(1-alpha)`` in uint8, alpha 0..255 (HxW); a new array.
-    With ``wall`` (:func:`wall_estimate`) the band is decontaminated."""
-    return blend_into(bg.copy(), fg, alpha, wall)
+    With ``wall`` (:func:`wall_estimate`) the band is decontaminated; ``alphas``
+    as for :func:`band_spans`."""
+    return blend_into(bg.copy(), fg, alpha, wall, alphas)
 
 
 def blend_into(out: np.ndarray, fg: np.ndarray, alpha: np.ndarray,
-               wall: np.ndarray | None = None) -> np.ndarray:
+               wall: np.ndarray | None = None, alphas: Shrinks | None = None
+               ) -> np.ndarray:
     """``out = fg*alpha + out*(1-alpha)`` in place, and returns ``out``.
 
     Only the soft edge band (0 < alpha < 255, a few per cent of a frame) needs
@@ -65,7 +67,7 @@ def blend_into(out: np.ndarray, fg: np.ndarray, alpha: np.ndarray,
     h, w = alpha.shape
     wall_at = enlarger(wall, (w, h)) if wall is not None else None  # uint8 BGR
     spans: list[tuple[slice, slice, np.ndarray]] = []
-    for ys, xs in band_spans(alpha):
+    for ys, xs in band_spans(alpha, alphas):
         a = alpha[ys, xs]
         # cvtColor's gray->BGR is ~15x faster than cv2.merge((a, a, a)).
         a3 = cv2.cvtColor(a, cv2.COLOR_GRAY2BGR)
@@ -81,11 +83,20 @@ def blend_into(out: np.ndarray, fg: np.ndarray, alpha: np.ndarray,
     return out
 
 
-def band_spans(alpha: np.ndarray) -> list[tuple[slice, slice]]:
+def band_spans(alpha: np.ndarray, alphas: Shrinks | None = None) -> list[tuple[slice, slice]]:
     """(rows, cols) rectangles that cover every soft pixel (0 < alpha < 255), strip
     by strip (:data:`BLEND_STRIP_ROWS` rows), spans of columns at most
-    :data:`BLEND_SPAN_GAP` apart merged: a few per cent of a frame."""
-    h = alpha.shape[0]
+    :data:`BLEND_SPAN_GAP` apart merged: a few per cent of a frame.
+
+    Where ``alpha`` is the bilinear enlargement of ``alphas.enlarged_from`` by a
+    whole factor (live: of the refiner's working-size alpha), the band is found
+    there (:func:`enlarged_band_spans`): a 36th of the pixels to look at."""
+    h, w = alpha.shape
+    work = alphas.enlarged_from if alphas is not None else None
+    if work is not None:
+        sh, sw = work.shape
+        if w % sw == 0 and h % sh == 0 and w // sw == h // sh:
+            return enlarged_band_spans(work, w // sw)
     rows = BLEND_STRIP_ROWS
     spans = []
     for y0 in range(0, h, rows):
@@ -96,6 +107,37 @@ def band_spans(alpha: np.ndarray) -> list[tuple[slice, slice]]:
         spans += [(slice(y0, y0 + rows), slice(x0, x1))
                   for x0, x1 in column_runs(cols, BLEND_SPAN_GAP)]
     return spans
+
+
+ENLARGED_STRIP = 16
+"""Rows of the small alpha per strip for :func:`enlarged_band_spans` (few strips:
+each span costs a dozen OpenCV calls, whatever its size)."""
+
+
+def enlarged_band_spans(small: np.ndarray, k: int) -> list[tuple[slice, slice]]:
+    """:func:`band_spans` of ``small`` enlarged k times (bilinear), found on ``small``.
+
+    An enlarged pixel is made from the 2x2 small pixels around it, which lie
+    within one small pixel of the one it falls in: it is pure (0 or 255) if
+    they all are 0 or all 255.  So the k x k pixels of a small pixel may hold
+    band pixels unless its 3x3 neighbourhood is all 0 or all 255.  A superset
+    of the band, and blending a pure pixel gives it back unchanged, so the
+    blend is the same.
+    """
+    sh, sw = small.shape
+    mixed = (cv2.dilate(small, _KERNEL3) > 0) & (cv2.erode(small, _KERNEL3) < 255)
+    strips = -(-sh // ENLARGED_STRIP)
+    padded = np.zeros((strips * ENLARGED_STRIP, sw), bool)
+    padded[:sh] = mixed
+    cols: np.ndarray = np.any(padded.reshape(strips, ENLARGED_STRIP, sw), axis=1)
+    gap, h = max(1, BLEND_SPAN_GAP // k), sh * k
+    return [(slice(j * ENLARGED_STRIP * k, min(h, (j + 1) * ENLARGED_STRIP * k)),
+             slice(i0 * k, i1 * k))
+            for j in np.flatnonzero(cols.any(axis=1)).tolist()
+            for i0, i1 in column_runs(np.flatnonzero(cols[j]), gap)]
+
+
+_KERNEL3 = np.ones((3, 3), np.uint8)
 
 
 def _share_lut(fade: float) -> np.ndarray:

@@ -53,6 +53,8 @@ class Compositor:
         self._background_spec = ""
         self._failed: set[tuple[str, str]] = set()
         self._backgrounds: Shrinks | None = None
+        self._last_cut: Cut | None = None
+        self._last_confidence: np.ndarray | None = None
         self._load_background()
 
     @property
@@ -87,17 +89,22 @@ class Compositor:
         old, self.cfg = self.cfg, cfg
         if cfg.refine != old.refine:
             self.refiner = Refiner(cfg.refine, still=not self.live)
+            self._last_cut = None
         self._load_background()
 
     def compose(self, frame: np.ndarray, confidence: np.ndarray | None,
-                t: float = 0.0, small: np.ndarray | None = None) -> np.ndarray:
+                t: float = 0.0, small: np.ndarray | None = None,
+                still: bool = False) -> np.ndarray:
         """The output for ``frame`` (at time ``t`` s).  With no mask yet, the frame
         passes through.  ``small``: the same frame already shrunk (the
-        segmenter's feed), which every stage that wants it small starts from."""
+        segmenter's feed), which every stage that wants it small starts from.
+        ``still``: the picture has not changed since the frame ``confidence`` was
+        made for (vcam.stages.gate), so if the last frame had that same
+        confidence its alpha serves again, unrefined."""
         if not self.effect.needs_mask or confidence is None:
             return self.apply(frame, None, t)
         try:
-            cut = self.cut(confidence, frame, small)
+            cut = self.cut(confidence, frame, small, still)
         except Exception as e:
             if not self.live:
                 raise
@@ -106,13 +113,21 @@ class Compositor:
         return self.apply(frame, cut.alpha, t, cut.frames, cut.alphas)
 
     def cut(self, confidence: np.ndarray, frame: np.ndarray,
-            small: np.ndarray | None = None) -> Cut:
-        """The refined alpha for ``frame``, with the shrunk copies made on the way."""
+            small: np.ndarray | None = None, still: bool = False) -> Cut:
+        """The refined alpha for ``frame``, with the shrunk copies made on the way
+        (``small`` and ``still`` as for :meth:`compose`)."""
+        frames = Shrinks(frame) if small is None else Shrinks(frame, small)
+        last = self._last_cut
+        if (still and last is not None and confidence is self._last_confidence
+                and last.alpha.shape == frame.shape[:2]):
+            return Cut(last.alpha, frames, last.alphas)
         alpha = self.refiner.refine(confidence, frame, small)
         # For files the band is redone at full size after the working-size alpha.
         work = self.refiner.last_work if not self.refiner.still else None
-        return Cut(alpha, Shrinks(frame) if small is None else Shrinks(frame, small),
-                   Shrinks(alpha) if work is None else Shrinks(alpha, work))
+        self._last_confidence = confidence
+        self._last_cut = Cut(alpha, frames, Shrinks(alpha) if work is None
+                             else Shrinks(alpha, enlarged_from=work))
+        return self._last_cut
 
     def params(self, width: int, height: int, t: float, frames: Shrinks | None = None,
                alphas: Shrinks | None = None) -> EffectParams:

@@ -149,7 +149,7 @@ def effect_replace(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.
     bg = p.background if p.background is not None else solid(frame.shape, (255, 255, 255))
     if bg.shape != frame.shape:
         raise ValueError(f"background shape {bg.shape} != frame shape {frame.shape}")
-    out = blend(frame, bg, alpha, _wall(frame, alpha, p))
+    out = blend(frame, bg, alpha, _wall(frame, alpha, p), p.alphas)
     return light_wrap(out, bg, alpha, p.light_wrap, p.light_wrap_width, p.alphas,
                       p.backgrounds if p.background is not None else None)
 
@@ -157,18 +157,19 @@ def effect_replace(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.
 def effect_blur(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
     # The blurred background is a fresh array: blend into it instead of copying it.
     return blend_into(blurred_background(frame, alpha, p.blur, p.frames, p.alphas), frame, alpha,
-                      _wall(frame, alpha, p))
+                      _wall(frame, alpha, p), p.alphas)
 
 
 def effect_desaturate(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
     gray = cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
-    return blend_into(gray, frame, alpha)
+    return blend_into(gray, frame, alpha, None, p.alphas)
 
 
 def effect_transparent(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
     """Live stand-in for transparency: a key colour for chroma keying (a virtual
     camera cannot carry alpha).  Files get the real alpha: see :func:`rgba`."""
-    return blend_into(solid(frame.shape, p.key_colour), frame, alpha, _wall(frame, alpha, p))
+    return blend_into(solid(frame.shape, p.key_colour), frame, alpha, _wall(frame, alpha, p),
+                      p.alphas)
 
 
 def rgba(frame: np.ndarray, alpha: np.ndarray, p: EffectParams | None = None) -> np.ndarray:

@@ -90,10 +90,15 @@ class Shrinks:
     and kept for the next stage of the same frame.
     """
 
-    def __init__(self, image: np.ndarray, *smaller: np.ndarray) -> None:
-        """``smaller``: copies of ``image`` already shrunk (e.g. the segmenter's feed)."""
+    def __init__(self, image: np.ndarray, *smaller: np.ndarray,
+                 enlarged_from: np.ndarray | None = None) -> None:
+        """``smaller``: copies of ``image`` already shrunk (e.g. the segmenter's feed);
+        ``enlarged_from``: the small picture ``image`` was made from by a bilinear
+        :func:`cv2.resize` (the refiner's working-size alpha), if it was."""
         self.image = image
-        self._copies = {(c.shape[1], c.shape[0]): c for c in smaller}
+        self.enlarged_from = enlarged_from
+        known = (*smaller, enlarged_from) if enlarged_from is not None else smaller
+        self._copies = {(c.shape[1], c.shape[0]): c for c in known}
 
     def at(self, size: tuple[int, int]) -> np.ndarray:
         """The picture at ``size`` (width, height), area-averaged (see :func:`shrink`).
