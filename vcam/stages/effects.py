@@ -85,6 +85,18 @@ def blurred_background(frame: np.ndarray, alpha: np.ndarray, strength: int,
     h, w = frame.shape[:2]
     sw = blur_work_width(strength, w)
     sh = max(1, round(h * sw / w))
+    if alphas is None:
+        res = _blurred_small(frame, alpha, strength, (sw, sh), frames, alphas)
+    else:  # kept for a still frame, which keeps the alpha
+        res = alphas.derived(("blur", strength, sw), lambda: _blurred_small(
+            frame, alpha, strength, (sw, sh), frames, alphas))
+    return cv2.resize(res, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _blurred_small(frame: np.ndarray, alpha: np.ndarray, strength: int, size: tuple[int, int],
+                   frames: Shrinks | None, alphas: Shrinks | None) -> np.ndarray:
+    """:func:`blurred_background` at its working ``size`` (uint8)."""
+    sw, sh = size
     small = (frames or Shrinks(frame)).at((sw, sh)).astype(np.float32)
     weight = (alphas or Shrinks(alpha)).at((sw, sh)).astype(np.float32)
     weight = 1.0 - weight * (1 / 255)
@@ -96,8 +108,7 @@ def blurred_background(frame: np.ndarray, alpha: np.ndarray, strength: int,
     # Deep inside the person there is no background to average: take the plain blur there.
     ok = den > 1e-3
     res = np.where(ok[..., None], num / np.maximum(den, 1e-3)[..., None], plain)
-    res = np.clip(res, 0, 255).astype(np.uint8)
-    return cv2.resize(res, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.clip(res, 0, 255).astype(np.uint8)
 
 
 LIGHT_WRAP_WORK_WIDTH = 160
@@ -121,6 +132,17 @@ def light_wrap(composite: np.ndarray, background: np.ndarray, alpha: np.ndarray,
     """
     if strength <= 0:
         return composite
+    if alphas is None or backgrounds is None:
+        light = _light(background, alpha, strength, width, alphas, backgrounds)
+    else:  # the same for a still frame, which keeps the alpha, on a still background
+        light = alphas.derived(("light", backgrounds, strength, width), lambda: _light(
+            background, alpha, strength, width, alphas, backgrounds))
+    return add_enlarged(composite, light)
+
+
+def _light(background: np.ndarray, alpha: np.ndarray, strength: float, width: float,
+           alphas: Shrinks | None, backgrounds: Shrinks | None) -> np.ndarray:
+    """:func:`light_wrap`'s light layer, at :data:`LIGHT_WRAP_WORK_WIDTH` (uint8)."""
     h, w = alpha.shape
     sw = min(LIGHT_WRAP_WORK_WIDTH, w)
     sh = max(1, round(h * sw / w))
@@ -133,8 +155,7 @@ def light_wrap(composite: np.ndarray, background: np.ndarray, alpha: np.ndarray,
     glow = cv2.GaussianBlur(bg * outside[..., None], (0, 0), sigma)
     # Only the person's side of the edge takes light, most where the background is near.
     amount = a * np.minimum(near * (2.0 * strength), strength) / np.maximum(near, 1e-3)
-    light = cv2.convertScaleAbs(glow * amount[..., None])
-    return add_enlarged(composite, light)
+    return cv2.convertScaleAbs(glow * amount[..., None])
 
 
 def effect_none(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
@@ -142,7 +163,12 @@ def effect_none(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.nda
 
 
 def _wall(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray | None:
-    return wall_estimate(frame, alpha, p.frames, p.alphas) if p.decontaminate else None
+    if not p.decontaminate:
+        return None
+    if p.alphas is None:
+        return wall_estimate(frame, alpha, p.frames, p.alphas)
+    # Kept for a still frame, which keeps the alpha: the wall behind is the same.
+    return p.alphas.derived(("wall",), lambda: wall_estimate(frame, alpha, p.frames, p.alphas))
 
 
 def effect_replace(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:

@@ -10,6 +10,8 @@ within rounding of the all-area result on smooth footage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -99,6 +101,17 @@ class Shrinks:
         self.enlarged_from = enlarged_from
         known = (*smaller, enlarged_from) if enlarged_from is not None else smaller
         self._copies = {(c.shape[1], c.shape[0]): c for c in known}
+        self._derived: dict[tuple[object, ...], np.ndarray] = {}
+
+    def derived(self, key: tuple[object, ...], make: Callable[[], np.ndarray]) -> np.ndarray:
+        """``make()``, made once per ``key`` for this picture: a small layer computed
+        from it (the wall estimate, the blurred background).  Live, a still frame
+        keeps the last frame's alpha (vcam.stages.gate), and with it these.  Not
+        to be written to."""
+        got = self._derived.get(key)
+        if got is None:
+            got = self._derived[key] = make()
+        return got
 
     def at(self, size: tuple[int, int]) -> np.ndarray:
         """The picture at ``size`` (width, height), area-averaged (see :func:`shrink`).
