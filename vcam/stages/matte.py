@@ -169,7 +169,7 @@ def _wall_spread(img: np.ndarray, a: np.ndarray, sigma: float, unknown: float) -
     m1, m2 = around(weighted), around(weighted * img)
     den = _per_pixel(np.maximum(w, 1e-3), m1)
     var = _sum3(np.maximum(m2 / den - (m1 / den) ** 2, 0.0))
-    var[w < 0.05] = unknown * unknown
+    np.copyto(var, np.float32(unknown * unknown), where=w < 0.05)
     return cv2.resize(np.sqrt(var), (a.shape[1], a.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
@@ -193,6 +193,6 @@ def _fade_lowering(trust: np.ndarray, by_colour: np.ndarray, a: np.ndarray,
     Raised freely (the pixel looks like the person), lowered there only a
     little: one blurred person colour cannot stand for every colour a person
     has, so the colour alone would eat into them.  Edits ``trust``."""
-    lower = by_colour < a
-    trust[lower] *= np.clip(fade * (1 - a[lower]), 0.0, 1.0)
+    # Masked in place: boolean indexing costs three times as much here.
+    np.multiply(trust, np.clip(fade * (1 - a), 0.0, 1.0), out=trust, where=by_colour < a)
     return trust
