@@ -252,7 +252,9 @@ class Refiner:
         # confidence that had made MediaPipe's round trip (up to the frame,
         # back down), which smooths it about this much; on the raw output the
         # children photo's IoU drops from 0.955 to 0.949.
-        confidence = cv2.GaussianBlur(confidence, (0, 0), CONFIDENCE_SIGMA)
+        # Five taps: OpenCV's own size for this sigma is seven, whose outer pair
+        # weighs 1e-4 and costs twice as much on a float 256x256 (0.57 -> 0.25 ms).
+        confidence = cv2.GaussianBlur(confidence, (5, 5), CONFIDENCE_SIGMA)
         alpha8 = self.remove_specks(cv2.convertScaleAbs(self.soft(confidence), alpha=255.0))
         fg = wall = None
         if self.cfg.hug > 0 and self.still:
