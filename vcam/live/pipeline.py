@@ -272,6 +272,8 @@ class Pipeline:
                 seen, frame = got
                 cfg = self._cfg
                 if not get_effect(cfg.effect).needs_mask:
+                    gate.reset()  # a mask from before the pause must not come back
+                    last = None
                     continue  # nothing needs a mask: save the CPU
                 h, w = frame.image.shape[:2]
                 if seg is None or not fits(seg, cfg, w, h):
