@@ -139,8 +139,14 @@ def check_camera(cfg: Config, devices: list[VideoDevice],
     return Check("camera", Status.OK, detail)
 
 
+NO_MODULES_FIX = ("use a distribution kernel (one that loads modules, as a normal desktop "
+                  "install has), or a kernel with v4l2loopback built in; meanwhile "
+                  "`vcam run --output window` or `--output FILE.mp4` work")
+
+
 def check_virtual_camera(cfg: Config, devices: list[VideoDevice],
-                         held: Callable[[str], list[str]], sys_root: Path) -> Check:
+                         held: Callable[[str], list[str]], sys_root: Path,
+                         proc_root: Path = Path("/proc")) -> Check:
     """The v4l2loopback device SelfieCam publishes to: present, label, exclusive_caps, users."""
     from vcam.stages.outputs import SETUP_COMMAND
     from vcam.system.devices import Kind, our_device
@@ -157,6 +163,13 @@ def check_virtual_camera(cfg: Config, devices: list[VideoDevice],
                    + ", ".join(f"{d.path} ({d.label})" for d in loops))
         elif (sys_root / "module" / "v4l2loopback").is_dir():
             why = "v4l2loopback is loaded but made no devices"
+        elif not (proc_root / "modules").exists():
+            # The setup script's own test: without /proc/modules the kernel has no
+            # module support, so running it could only fail after installing packages.
+            return Check(name, Status.FAIL,
+                         f"no {vc.name!r} device, and this kernel ({os.uname().release}) "
+                         f"cannot load modules (no {proc_root / 'modules'}), so "
+                         f"v4l2loopback cannot be loaded here", NO_MODULES_FIX)
         else:
             why = f"no {vc.name!r} device: the v4l2loopback module is not loaded"
         return Check(name, Status.FAIL, why, SETUP_COMMAND)
@@ -307,7 +320,8 @@ def check_opencv() -> Check:
     return Check("opencv", Status.OK, f"cv2 {cv2.__version__} with contrib (cv2.ximgproc)")
 
 
-def run_checks(config: Path | None, sys_root: Path = Path("/sys")) -> list[Check]:
+def run_checks(config: Path | None, sys_root: Path = Path("/sys"),
+               proc_root: Path = Path("/proc")) -> list[Check]:
     """Every check, in the order they are printed."""
     config_check, cfg = check_config(config)
     checks: list[Check] = []
@@ -329,7 +343,7 @@ def run_checks(config: Path | None, sys_root: Path = Path("/sys")) -> list[Check
                 return [str(h) for h in users.get(path, []) if h.pid != os.getpid()]
 
             checks.append(check_camera(cfg, devices, held))
-            checks.append(check_virtual_camera(cfg, devices, held, sys_root))
+            checks.append(check_virtual_camera(cfg, devices, held, sys_root, proc_root))
     checks += [check_tray(), check_ffmpeg(), config_check, check_models(), check_opencv()]
     return checks
 
