@@ -25,6 +25,7 @@ import numpy as np
 
 from vcam.config import VirtualCameraConfig
 from vcam.errors import OutputError
+from vcam.stages.encode import FfmpegSink, OpenCvWriter, ffmpeg
 from vcam.stages.placeholder import caption
 
 log = logging.getLogger(__name__)
@@ -216,16 +217,23 @@ class VirtualCamera:
 
 
 class FileOutput:
-    """Records the stream to a video file (mp4v), for demos and tests."""
+    """Records the stream to a video file: H.264 through ffmpeg (the writer ``vcam
+    apply`` uses) where ffmpeg is installed, so browsers play the recording; else
+    OpenCV's mp4v, with a warning saying how to get H.264."""
 
     def __init__(self, path: Path, width: int, height: int, fps: float) -> None:
         self.path = path
-        fourcc = {".avi": "MJPG", ".mkv": "MJPG"}.get(path.suffix.lower(), "mp4v")
-        self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*fourcc), fps,
-                                       (width, height))
-        if not self._writer.isOpened():
-            raise OutputError(f"cannot write video to {path} (use a .mp4 or .avi file name)")
-        self.description = f"file {path} ({width}x{height}@{fps:g})"
+        self._writer: FfmpegSink | OpenCvWriter
+        if ffmpeg() is not None:
+            # ultrafast: a live recording must keep up with the camera on a busy CPU.
+            self._writer = FfmpegSink(path, width, height, fps, 3, preset="ultrafast")
+            codec = "H.264"
+        else:
+            log.warning("ffmpeg not found: recording %s as MPEG-4 Part 2, which browsers do "
+                        "not play; for H.264: sudo apt install ffmpeg", path)
+            self._writer = OpenCvWriter(path, width, height, fps)
+            codec = "mp4v"
+        self.description = f"file {path} ({width}x{height}@{fps:g}, {codec})"
         self.label = f"file {path.name}"
         self.reconnects = False
         self.watched_through: str | None = None
@@ -242,10 +250,10 @@ class FileOutput:
         return cls(path, r.width, r.height, r.fps)
 
     def send(self, frame: np.ndarray) -> None:
-        self._writer.write(frame)
+        self._writer.send(frame)
 
     def close(self) -> None:
-        self._writer.release()
+        self._writer.close()
 
 
 class WindowOutput:
