@@ -33,6 +33,7 @@ from vcam.control.controller import BLUR_LEVELS, Controller, Status, background_
 from vcam.control.icon import draw_icon
 from vcam.stages.effects import effect_names, get_effect
 from vcam.system import autostart
+from vcam.system.desktop import WAYLAND_TRAY_NOTE, gnome_on_wayland
 
 log = logging.getLogger(__name__)
 
@@ -294,6 +295,9 @@ class Tray:
 
 def open_tray(controller: Controller) -> Tray | None:
     """A Tray, or None after a one-line notice when there is no usable tray."""
+    if gnome_on_wayland():
+        # pystray starts fine there, but GNOME shows nothing without the extension.
+        log.info("%s", WAYLAND_TRAY_NOTE)
     pystray, reason = load_pystray()
     if pystray is None:
         log.warning("no tray icon: %s; running headless (control it with `vcam ctl`)", reason)

@@ -19,8 +19,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -265,6 +265,26 @@ def check_tray() -> Check:
                  PYGOBJECT_FIX)
 
 
+def on_gnome_wayland(tray: Check, env: Mapping[str, str] = os.environ) -> Check:
+    """The tray check, plus what GNOME on Wayland needs before any tray icon shows."""
+    from vcam.system.desktop import (
+        WAYLAND_TRAY_FIX,
+        WAYLAND_TRAY_NOTE,
+        appindicator_extension_installed,
+        gnome_on_wayland,
+    )
+
+    if not gnome_on_wayland(env):
+        return tray
+    if appindicator_extension_installed(env):
+        return replace(tray, detail=tray.detail + "; GNOME on Wayland: the AppIndicator "
+                                                  "extension is installed (no icon? enable it "
+                                                  "in Extensions; `vcam ctl` works regardless)")
+    fix = f"{tray.fix}\n{WAYLAND_TRAY_FIX}" if tray.fix and tray.status is not Status.OK \
+        else WAYLAND_TRAY_FIX
+    return Check(tray.name, Status.WARN, f"{tray.detail}; {WAYLAND_TRAY_NOTE}", fix)
+
+
 def check_ffmpeg() -> Check:
     """ffmpeg is not needed by ``vcam run``; it is the independent consumer that checks it."""
     exe = shutil.which("ffmpeg")
@@ -344,7 +364,8 @@ def run_checks(config: Path | None, sys_root: Path = Path("/sys"),
 
             checks.append(check_camera(cfg, devices, held))
             checks.append(check_virtual_camera(cfg, devices, held, sys_root, proc_root))
-    checks += [check_tray(), check_ffmpeg(), config_check, check_models(), check_opencv()]
+    checks += [on_gnome_wayland(check_tray()), check_ffmpeg(), config_check, check_models(),
+               check_opencv()]
     return checks
 
 
