@@ -6,74 +6,22 @@ screenshot is kept as ``tray-menu.png`` in the test's tmp dir."""
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import DEMO_CLIP
+from tests.conftest import DEMO_CLIP, desktop_missing, wait_for_window
 from tests.live_daemon import Daemon, read_frames, sharpness
 
-TOOLS = ("Xvfb", "trayer", "xdotool", "xwininfo", "import", "dbus-run-session")
 SETTLE = 12
 
-
-def _missing() -> str:
-    absent = [t for t in TOOLS if shutil.which(t) is None]
-    if absent:
-        return f"{', '.join(absent)} not installed (apt: xvfb trayer xdotool x11-utils " \
-               f"imagemagick dbus-x11)"
-    gi = subprocess.run([sys.executable, "-c", "import gi; gi.require_version('Gtk', '3.0')"],
-                        capture_output=True, timeout=60)
-    if gi.returncode:
-        return "PyGObject with GTK 3 is not installed (scripts/install-tray-deps.sh)"
-    return ""
-
-
-pytestmark = pytest.mark.skipif(bool(_missing()), reason=_missing() or "-")
-
-
-@pytest.fixture()
-def desktop() -> Iterator[dict[str, str]]:
-    """An X server with a system tray; yields the environment to reach it."""
-    r, w = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "640x480x24",
-                             "-nolisten", "tcp"], pass_fds=(w,), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    os.close(w)
-    with os.fdopen(r) as f:
-        number = f.readline().strip()
-    env = {**os.environ, "DISPLAY": f":{number}"}
-    trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype",
-                               "pixel", "--width", "120", "--height", "32"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_window(env, r'"panel"')
-        yield env
-    finally:
-        for p in (trayer, xvfb):
-            p.terminate()
-            p.wait(5)
-
-
-def wait_for_window(env: dict[str, str], pattern: str, timeout: float = 30) -> re.Match[str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        tree = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True,
-                              text=True, timeout=10).stdout
-        m = re.search(pattern, tree)
-        if m:
-            return m
-        time.sleep(0.2)
-    raise AssertionError(f"no window matching {pattern} in {timeout} s:\n{tree}")
+pytestmark = pytest.mark.skipif(bool(desktop_missing()), reason=desktop_missing() or "-")
 
 
 def child_of(pid: int) -> int:

@@ -126,15 +126,32 @@ def test_backgrounds_submenu(setup: tuple[Tray, Controller, Pipeline, Path]) -> 
     bundled = sorted(p.name for p in (assets_dir() / "backgrounds").iterdir()
                      if p.suffix in (".jpg", ".mp4"))
     # configured first, then the bundled ones, then the current colour; then Next.
-    assert names == ["mine.png", *bundled, "Colour white", "Next background"]
+    # "Remove this background" is hidden: white is no background of the user's.
+    assert names == ["mine.png", *bundled, "Colour white", "Next background",
+                     "Add background…"]
+    assert not by_text(sub, "Add background…").enabled  # the dummy backend runs no GTK loop
     assert checked(sub) == ["Colour white"]
     by_text(sub, "mine.png")(tray.icon)
     assert pipeline.config.background == str((tmp_path / "mine.png").resolve())
     assert pipeline.config.effect == "replace"  # choosing a background shows it
     assert checked(sub) == ["mine.png"]
+    assert [i.text for i in visible(sub)][-1] == "Remove this background"
     by_text(sub, "Next background")(tray.icon)
     assert checked(sub) == [bundled[0]]
     assert Path(pipeline.config.background).name == bundled[0]
+    assert [i.text for i in visible(sub)][-1] == "Add background…"  # bundled: not the user's
+
+
+def test_remove_this_background_edits_config_toml(
+        setup: tuple[Tray, Controller, Pipeline, Path]) -> None:
+    tray, controller, pipeline, tmp_path = setup
+    sub = by_text(tray.icon.menu, "Background").submenu
+    by_text(sub, "mine.png")(tray.icon)
+    by_text(sub, "Remove this background")(tray.icon)
+    assert load(tmp_path / "config.toml").backgrounds == ()
+    assert "mine.png" not in [i.text for i in visible(by_text(tray.icon.menu,
+                                                              "Background").submenu)]
+    assert Path(pipeline.config.background).parent == assets_dir() / "backgrounds"
 
 
 def test_reload_and_a_bad_edit(setup: tuple[Tray, Controller, Pipeline, Path]) -> None:
