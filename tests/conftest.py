@@ -151,11 +151,8 @@ def desktop() -> Iterator[dict[str, str]]:
     with os.fdopen(r) as f:
         number = f.readline().strip()
     env = {**os.environ, "DISPLAY": f":{number}"}
-    trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype",
-                               "pixel", "--width", "120", "--height", "32"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    trayer = _trayer(env)
     try:
-        wait_for_window(env, r'"panel"')
         yield env
     finally:
         for p in (trayer, xvfb):
@@ -163,9 +160,32 @@ def desktop() -> Iterator[dict[str, str]]:
             p.wait(5)
 
 
-def wait_for_window(env: dict[str, str], pattern: str, timeout: float = 30) -> re.Match[str]:
+def _trayer(env: dict[str, str], tries: int = 3) -> subprocess.Popen[bytes]:
+    """trayer, showing its panel.  Now and then it finds the new display not there yet
+    ("cannot open display") and exits: start it again then."""
+    for attempt in range(tries):
+        trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype",
+                                   "pixel", "--width", "120", "--height", "32"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for_window(env, r'"panel"', timeout=10 if attempt < tries - 1 else 30,
+                            alive=trayer)
+            return trayer
+        except AssertionError:
+            trayer.terminate()
+            trayer.wait(5)
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def wait_for_window(env: dict[str, str], pattern: str, timeout: float = 30,
+                    alive: subprocess.Popen[bytes] | None = None) -> re.Match[str]:
+    """The first match of ``pattern`` in the X window tree, within ``timeout`` s (sooner
+    an AssertionError if the process ``alive`` that should make the window exits)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    tree = ""
+    while time.monotonic() < deadline and (alive is None or alive.poll() is None):
         tree = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True,
                               text=True, timeout=10).stdout
         m = re.search(pattern, tree)

@@ -78,7 +78,8 @@ def test_menu_items_and_radio_states(setup: tuple[Tray, Controller, Pipeline, Pa
     texts = [i.text for i in visible(menu)]
     assert texts[1:] == ["None", "Replace", "Blur", "Desaturate", "Transparent (key colour)",
                          "Background", "Blur strength", "Model", "Mirror", "Pause",
-                         "Start at login", "Open config file", "Reload config", "Quit"]
+                         "Show preview", "Start at login", "Open config file", "Reload config",
+                         "Quit"]
     status = visible(menu)[0]
     assert not status.enabled and "single_face.mp4" in status.text and "out.mp4" in status.text
     effects = [by_text(menu, t) for t in ("None", "Blur", "Replace", "Desaturate")]
@@ -203,6 +204,17 @@ def test_no_display_means_headless(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          cwd=root, timeout=60)
     assert out.stdout.startswith("None | no tray backend ("), out.stdout + out.stderr
+
+
+def test_show_preview_without_a_display_says_so_and_stays_unticked(
+        setup: tuple[Tray, Controller, Pipeline, Path], caplog: pytest.LogCaptureFixture) -> None:
+    tray, _, pipeline, _ = setup
+    item = by_text(tray.icon.menu, "Show preview")
+    assert not item.checked
+    item(tray.icon)
+    assert not by_text(tray.icon.menu, "Show preview").checked
+    assert "no preview window: there is no display here" in caplog.text
+    assert len(pipeline.viewers) == 0
 
 
 def test_start_at_login_writes_and_removes_the_autostart_entries(

@@ -30,6 +30,7 @@ from vcam.stages.media import MEDIA_EXTENSIONS
 
 if TYPE_CHECKING:
     from vcam.live.pipeline import Stats
+    from vcam.live.viewers import Viewers
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class Target(Protocol):
 
     done: threading.Event
     stats: Stats
+    viewers: Viewers
 
     @property
     def health(self) -> Health: ...
@@ -164,6 +166,11 @@ class Controller:
     @property
     def paused(self) -> bool:
         return self._target.paused
+
+    @property
+    def viewers(self) -> Viewers:
+        """Where a preview window joins the frames the virtual camera gets."""
+        return self._target.viewers
 
     def backgrounds(self) -> list[str]:
         """What the Backgrounds menu and ``background next`` cycle through, in order:

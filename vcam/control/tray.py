@@ -31,6 +31,7 @@ from PIL import Image
 from vcam.config import BLUR_MAX, BLUR_MIN, Config, ModelChoice
 from vcam.control.controller import BLUR_LEVELS, Controller, Status, background_label
 from vcam.control.icon import draw_icon
+from vcam.control.preview import Preview
 from vcam.stages.effects import effect_names, get_effect
 from vcam.system import autostart
 from vcam.system.desktop import WAYLAND_TRAY_NOTE, gnome_on_wayland
@@ -140,6 +141,7 @@ class Tray:
         self._shown: tuple[str, bool, bool] | None = None
         self._status_t = 0.0
         self._chooser: BackgroundChooser | None = None
+        self.preview = Preview(controller, on_change=self.refresh)
         status = controller.status()
         self.icon = pystray.Icon("selfiecam", self._image(), tooltip(status), self._menu())
         controller.subscribe(self.refresh)
@@ -187,6 +189,8 @@ class Tray:
                  checked=lambda _item: c.config.mirror),
             item("Pause", self._do(lambda: c.set_paused(not c.paused)),
                  checked=lambda _item: c.paused),
+            item("Show preview", self._do(self.preview.toggle),
+                 checked=lambda _item: self.preview.shown),
             sep,
             item("Start at login", self._do(self.toggle_autostart),
                  checked=lambda _item: autostart.is_enabled()),

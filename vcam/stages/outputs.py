@@ -256,15 +256,34 @@ class FileOutput:
         self._writer.close()
 
 
+PREVIEW_TITLE = "SelfieCam preview"
+
+
+def no_display() -> bool:
+    """True where a window cannot open.  Qt then aborts the whole process (exit 134,
+    a core dump and a message about reinstalling), so callers say so first."""
+    return (platform.system() == "Linux" and not os.environ.get("DISPLAY")
+            and not os.environ.get("WAYLAND_DISPLAY"))
+
+
+class WindowClosed(OutputError):
+    """The user closed a ``closable`` preview window."""
+
+
 class WindowOutput:
     """An OpenCV preview window.  Key presses go to ``on_key`` (one character);
-    ``caption()`` (effect, fps...) is drawn in a corner, refreshed twice a second."""
+    ``caption()`` (effect, fps...) is drawn in a corner, refreshed twice a second.
+    ``closable``: once the user has closed the window, ``send`` raises
+    :class:`WindowClosed` instead of opening it again."""
+
+    LABEL = "preview window"
 
     def __init__(self, title: str, on_key: Callable[[str], None] | None = None,
-                 caption: Callable[[], str] | None = None) -> None:
+                 caption: Callable[[], str] | None = None, *, closable: bool = False) -> None:
         self.title = title
+        self.closable = closable
         self.description = f"window {title!r}"
-        self.label = "preview window"
+        self.label = self.LABEL
         self.reconnects = False
         self.watched_through: str | None = None
         self._on_key = on_key
@@ -275,14 +294,11 @@ class WindowOutput:
 
     @classmethod
     def open(cls, spec: str, r: OutputRequest) -> WindowOutput:
-        # Without a display, Qt aborts the whole process (exit 134, a core dump and a
-        # message about reinstalling): say what is wrong instead.
-        if (platform.system() == "Linux" and not os.environ.get("DISPLAY")
-                and not os.environ.get("WAYLAND_DISPLAY")):
+        if no_display():
             raise OutputError("--output window needs a display, and there is none here "
                               "(DISPLAY and WAYLAND_DISPLAY are not set); record to a file "
                               "instead: --output demo.mp4")
-        return cls("SelfieCam preview", r.on_key, r.caption)
+        return cls(PREVIEW_TITLE, r.on_key, r.caption)
 
     def send(self, frame: np.ndarray) -> None:
         if self._caption is not None:
@@ -300,6 +316,15 @@ class WindowOutput:
         key = cv2.waitKey(1) & 0xFF
         if key != 0xFF and self._on_key is not None:
             self._on_key(chr(key))
+        if self.closable and not self._visible():
+            self._opened = False  # the toolkit has destroyed it already
+            raise WindowClosed(f"the {self.title} window was closed")
+
+    def _visible(self) -> bool:
+        try:
+            return cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) >= 1
+        except cv2.error:  # Qt: the window closed by the user is gone altogether
+            return False
 
     def close(self) -> None:
         if self._opened:
