@@ -89,8 +89,8 @@ def test_doctor_json_and_a_broken_config(tmp_path: Path) -> None:
     report = json.loads(r.stdout)
     checks = {c["name"]: c for c in report["checks"]}
     assert report["ok"] is False
-    assert list(checks) == ["camera", "virtual camera", "tray", "ffmpeg", "config", "models",
-                            "opencv"]
+    assert list(checks) == ["camera", "virtual camera", "publishing", "tray", "ffmpeg",
+                            "config", "models", "opencv"]
     assert {c["status"] for c in checks.values()} <= {"ok", "warn", "FAIL"}
     assert checks["config"]["status"] == "FAIL"
     assert "effect" in checks["config"]["detail"] and "did you mean 'blur'" in \

@@ -87,6 +87,8 @@ class Status:
     published: int
     camera: str
     output: str
+    pixel_format: str
+    """What the virtual camera carries (the running config's; Zoom may need i420)."""
     state: str
     """A :class:`~vcam.health.State`: live, starting, idle, paused, camera lost, ..."""
     detail: str
@@ -205,8 +207,8 @@ class Controller:
             effect=cfg.effect, background=cfg.background, blur=cfg.blur,
             model=cfg.model.value, mirror=cfg.mirror, paused=self.paused,
             fps=round(fps, 1), published=published, camera=self.camera, output=self.output,
-            state=health.state.value, detail=health.detail, config=self._config_shown(),
-            config_error=self.config_error)
+            pixel_format=cfg.virtual_camera.pixel_format, state=health.state.value,
+            detail=health.detail, config=self._config_shown(), config_error=self.config_error)
 
     def _config_shown(self) -> str:
         """The config file for the status: a file that is not there is not "in use"."""

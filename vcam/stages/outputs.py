@@ -23,7 +23,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from vcam.config import VirtualCameraConfig
+from vcam.config import PIXEL_FORMATS, VirtualCameraConfig
 from vcam.errors import OutputError
 from vcam.stages.encode import FfmpegSink, OpenCvWriter, ffmpeg
 from vcam.stages.placeholder import caption
@@ -149,11 +149,6 @@ def find_labelled_device(label: str, sysfs: Path = V4L2_SYSFS) -> str:
         f"Create it with: {SETUP_COMMAND}\n"
         f"(or record to a file instead: vcam run --output demo.mp4)")
 
-
-PIXEL_FORMATS = ("yuyv", "i420", "bgr")
-"""What the virtual camera carries.  YUYV is what Chrome, Firefox and Zoom read most
-reliably from v4l2loopback; I420 is the other common one; "bgr" leaves the conversion
-(to I420) to pyvirtualcam."""
 
 _CONVERSIONS = {"yuyv": cv2.COLOR_BGR2YUV_YUY2, "i420": cv2.COLOR_BGR2YUV_I420}
 

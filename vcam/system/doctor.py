@@ -28,6 +28,7 @@ from vcam.config import Config, ConfigError, load_default, user_config_path
 
 if TYPE_CHECKING:
     from vcam.system.devices import VideoDevice
+    from vcam.system.publishing import Ask
 
 OPENCV_FIX = "pip install --force-reinstall --no-deps opencv-contrib-python"
 VIDEO_GROUP_FIX = "sudo usermod -aG video $USER, then log out and back in"
@@ -341,7 +342,7 @@ def check_opencv() -> Check:
 
 
 def run_checks(config: Path | None, sys_root: Path = Path("/sys"),
-               proc_root: Path = Path("/proc")) -> list[Check]:
+               proc_root: Path = Path("/proc"), ask: Ask | None = None) -> list[Check]:
     """Every check, in the order they are printed."""
     config_check, cfg = check_config(config)
     checks: list[Check] = []
@@ -351,12 +352,14 @@ def run_checks(config: Path | None, sys_root: Path = Path("/sys"),
     else:
         try:
             from vcam.system.devices import list_devices, open_by
+            from vcam.system.publishing import ask_daemon, check_publishing
         except ImportError as e:
             fail = Check("devices", Status.FAIL, f"cannot inspect video devices: {e}",
                          OPENCV_FIX)
             checks.append(fail)
         else:
             devices = list_devices(sys_root)
+            ask = ask or ask_daemon
             users = open_by([d.path for d in devices])
 
             def held(path: str) -> list[str]:
@@ -364,6 +367,7 @@ def run_checks(config: Path | None, sys_root: Path = Path("/sys"),
 
             checks.append(check_camera(cfg, devices, held))
             checks.append(check_virtual_camera(cfg, devices, held, sys_root, proc_root))
+            checks.append(Check("publishing", Status.OK, *check_publishing(cfg, devices, ask)))
     checks += [on_gnome_wayland(check_tray()), check_ffmpeg(), config_check, check_models(),
                check_opencv()]
     return checks
@@ -374,8 +378,10 @@ def format_report(checks: list[Check]) -> str:
     lines = []
     for c in checks:
         lines.append(f"{c.status.value:<5} {c.name}: {c.detail}")
-        if c.fix and c.status is not Status.OK:
-            lines += [f"      fix: {line}" if i == 0 else f"           {line}"
+        if c.fix:  # for a check that is ok: what to try if an application misbehaves
+            label = "note" if c.status is Status.OK else "fix"
+            indent = " " * (len(label) + 8)
+            lines += [f"      {label}: {line}" if i == 0 else f"{indent}{line}"
                       for i, line in enumerate(c.fix.splitlines())]
     failed = [c.name for c in checks if c.status is Status.FAIL]
     lines.append(f"{len(failed)} check(s) failed ({', '.join(failed)}): `vcam run` would not "
