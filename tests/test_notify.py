@@ -26,10 +26,10 @@ from tests.conftest import DEMO_CLIP
 from tests.test_health import UnpluggableBackend
 from vcam.config import load
 from vcam.control.controller import Controller
-from vcam.control.notify import Notice, Notifier
+from vcam.control.notify import Notice, Notices, Notifier
 from vcam.control.watch import ConfigWatcher
 from vcam.errors import SourceError
-from vcam.health import State
+from vcam.health import Health, State
 from vcam.live.daemon import start_notices
 from vcam.live.pipeline import Pipeline
 from vcam.stages.capture import VideoFileSource
@@ -234,3 +234,25 @@ def test_without_a_session_bus_it_is_silent_and_says_so_once(
         notifier.close()
     lines = [r.getMessage() for r in caplog.records if "desktop notifications" in r.getMessage()]
     assert len(lines) == 1 and lines[0].startswith("no desktop notifications (")
+
+
+def test_released_is_not_back_but_an_idle_virtual_camera_is(
+        notifications: Callable[[], list[dict[str, Any]]]) -> None:
+    """The camera lost, then released while nobody watches (idle) or paused: not back
+    until frames come.  The virtual camera back while nobody watches: back."""
+    notifier = Notifier()
+    notices = Notices(notifier)
+    steps = [(State.LIVE, []), (State.CAMERA_LOST, ["Camera lost"]), (State.IDLE, []),
+             (State.PAUSED, []), (State.STARTING, []), (State.CAMERA_LOST, []),
+             (State.LIVE, ["Camera back"]), (State.OUTPUT_LOST, ["Virtual camera gone"]),
+             (State.OUTPUT_LOST, []), (State.IDLE, ["Virtual camera back"]),
+             (State.OUTPUT_LOST, ["Virtual camera gone"]),
+             (State.CAMERA_LOST, ["Virtual camera back", "Camera lost"]),
+             (State.LIVE, ["Camera back"])]
+    try:
+        for state, _ in steps:
+            notices.on_health(Health(state, "detail"))
+        assert notifier.flush()
+    finally:
+        notifier.close()
+    assert [c["summary"] for c in notifications()] == [s for _, said in steps for s in said]

@@ -137,7 +137,15 @@ class Notices:
             State.OUTPUT_LOST: ("Virtual camera gone", "SelfieCam's device vanished; "
                                                        "reconnecting.")}
     BACK = {State.CAMERA_LOST: "Camera back", State.OUTPUT_LOST: "Virtual camera back"}
-    RECOVERED = frozenset({State.LIVE, State.IDLE, State.PAUSED})
+
+    @staticmethod
+    def _back(lost: State, now: State) -> bool:
+        """Is the part lost as ``lost`` back, the pipeline now being ``now``?  The camera
+        only once frames come (idle or paused, it is merely released); the virtual
+        camera as soon as anything but its loss shows (it is back even if idle)."""
+        if lost is State.CAMERA_LOST:
+            return now is State.LIVE
+        return now not in (State.OUTPUT_LOST, State.FAILED)
 
     def __init__(self, notifier: Notifier) -> None:
         self._notifier = notifier
@@ -148,15 +156,14 @@ class Notices:
     def on_health(self, health: Health) -> None:
         """A pipeline health listener (called from the thread that saw the change)."""
         with self._lock:
+            back = [s for s in self._lost if self._back(s, health.state)]
+            self._lost = [s for s in self._lost if s not in back]
+            notices = [Notice(self.BACK[s]) for s in back]
             if health.state in self.LOST and health.state not in self._lost:
                 self._lost.append(health.state)
                 summary, body = self.LOST[health.state]
-                notices = [Notice(summary, f"{body}\n{health.detail}".strip(), URGENCY_CRITICAL)]
-            elif health.state in self.RECOVERED and self._lost:
-                notices = [Notice(self.BACK[s]) for s in self._lost]
-                self._lost = []
-            else:
-                return
+                notices.append(Notice(summary, f"{body}\n{health.detail}".strip(),
+                                      URGENCY_CRITICAL))
         for notice in notices:
             self._notifier.send(notice)
 
