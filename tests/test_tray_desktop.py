@@ -36,6 +36,17 @@ def child_of(pid: int) -> int:
     raise AssertionError(f"process {pid} has no child")
 
 
+def open_menu(desktop: dict[str, str]) -> None:
+    """Right-click SelfieCam's icon in the tray, as a user opens its menu."""
+    # The status icon's window is titled with the status line, inside trayer.
+    m = wait_for_window(desktop, r'"SelfieCam: [^"]*":.*?(\d+)x(\d+)\+-?\d+\+-?\d+\s+'
+                                 r'\+(-?\d+)\+(-?\d+)')
+    w, h, x, y = map(int, m.groups())
+    subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + h // 2), "click", "3"],
+                   env=desktop, check=True, timeout=10)
+    time.sleep(1.0)  # let the menu map and draw
+
+
 def appindicator_missing() -> str:
     probe = "import gi; gi.require_version('AyatanaAppIndicator3', '0.1')"
     r = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=60)
@@ -59,13 +70,7 @@ def test_choose_blur_from_the_tray_menu(desktop: dict[str, str], tmp_path: Path,
                     wrap=["dbus-run-session", "--"], env=env)
     try:
         daemon.wait_ready(frames=20)
-        # The gtk status icon's window is titled with the status line, inside trayer.
-        m = wait_for_window(desktop, r'"SelfieCam: [^"]*":.*?(\d+)x(\d+)\+-?\d+\+-?\d+\s+'
-                                     r'\+(-?\d+)\+(-?\d+)')
-        w, h, x, y = map(int, m.groups())
-        subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + h // 2), "click", "3"],
-                       env=desktop, check=True, timeout=10)
-        time.sleep(1.0)  # let the menu map and draw
+        open_menu(desktop)
         shot = tmp_path / "tray-menu.png"
         subprocess.run(["import", "-window", "root", str(shot)], env=desktop, check=True,
                        timeout=30)
@@ -108,3 +113,42 @@ def test_choose_blur_from_the_tray_menu(desktop: dict[str, str], tmp_path: Path,
     assert max(blurred_after) < 0.5 * reference, (reference, max(blurred_after))
     print(f"door sharpness: {reference:.1f} median before the click (min "
           f"{min(sharp_before):.1f}), at most {max(blurred_after):.1f} after")
+
+
+def test_add_background_from_the_tray_menu(desktop: dict[str, str], tmp_path: Path) -> None:
+    """Background ▸ Add background… in the real gtk tray opens GTK's file chooser; a
+    path typed into it and Enter (as a user would) shows that picture at once and
+    lists it in config.toml, its comment kept."""
+    picture = tmp_path / "beach.png"
+    Image.new("RGB", (160, 90), (30, 120, 200)).save(picture)
+    config = tmp_path / "config.toml"
+    config.write_text('# mine\neffect = "none"  # in calls\n', encoding="utf-8")
+    env = {"DISPLAY": desktop["DISPLAY"], "PYSTRAY_BACKEND": "gtk", "NO_AT_BRIDGE": "1",
+           "HOME": str(tmp_path)}
+    daemon = Daemon(tmp_path, ["--source", str(DEMO_CLIP), "--output", str(tmp_path / "o.mp4"),
+                               "--config", str(config)], wrap=["dbus-run-session", "--"], env=env)
+    try:
+        daemon.wait_ready(frames=10)
+        open_menu(desktop)
+        # None, Replace, Blur, Desaturate, Transparent, Background; into it, and up
+        # (wrapping round) to its last item, "Add background…".
+        subprocess.run(["xdotool", "key", *["Down"] * 6, "Right", "Up", "Return"],
+                       env=desktop, check=True, timeout=10)
+        dialog = wait_for_window(desktop, r'(0x[0-9a-f]+) "Add a background to SelfieCam"')
+        time.sleep(0.5)  # let it map and draw
+        # No window manager here gives it the keyboard: focus it, as a click would.
+        subprocess.run(["xdotool", "windowfocus", str(int(dialog.group(1), 16))], env=desktop,
+                       timeout=10)
+        subprocess.run(["xdotool", "type", "--delay", "20", str(picture)], env=desktop,
+                       check=True, timeout=30)
+        subprocess.run(["xdotool", "key", "Return"], env=desktop, check=True, timeout=10)
+        deadline = time.monotonic() + 10
+        while (status := daemon.ctl("status")["status"])["background"] != str(picture):
+            assert time.monotonic() < deadline, status
+            time.sleep(0.05)
+    finally:
+        daemon.close()
+    assert status["effect"] == "replace"
+    text = config.read_text(encoding="utf-8")
+    assert text.startswith('# mine\neffect = "none"  # in calls\n') and f'"{picture}"' in text
+    assert "effect none shows no background; switching to replace" in daemon.log.read_text()

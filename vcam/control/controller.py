@@ -408,4 +408,6 @@ def _show(value: object) -> str:
         return value.value
     if isinstance(value, tuple) and len(value) == 3 and all(isinstance(c, int) for c in value):
         return hex_colour(value)
+    if isinstance(value, tuple):  # backgrounds: by name, as the menu shows them
+        return "[" + ", ".join(Path(p).name for p in value) + "]"
     return str(value)
