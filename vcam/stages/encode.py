@@ -36,7 +36,7 @@ def partial_path(path: Path) -> Path:
     return path.with_name(f".{path.stem}.partial{path.suffix}")
 
 
-def _video_codec(suffix: str, alpha: bool, even: bool, preset: str) -> list[str]:
+def _video_codec(suffix: str, alpha: bool, even: bool, live: bool) -> list[str]:
     if suffix == ".webm":
         # VP9 is the codec browsers and editors read alpha from (yuva420p).  A
         # constant-quality encode at the fast end of libvpx's "good" deadline.
@@ -44,9 +44,11 @@ def _video_codec(suffix: str, alpha: bool, even: bool, preset: str) -> list[str]
                 "-b:v", "0", "-crf", "32", "-deadline", "good", "-cpu-used", "5",
                 "-row-mt", "1"]
     # 4:2:0 needs even sizes; an odd-sized video keeps its size in 4:4:4 instead.
-    args = ["-c:v", "libx264", "-preset", preset, "-crf", "18",
+    args = ["-c:v", "libx264", "-preset", "ultrafast" if live else "veryfast", "-crf", "18",
             "-pix_fmt", "yuv420p" if even else "yuv444p"]
-    if suffix in (".mp4", ".m4v", ".mov"):
+    if suffix in (".mp4", ".m4v", ".mov") and not live:
+        # Index first, for playing while downloading; rewriting the file for it at the
+        # end takes longer than a live recording has after SIGTERM.
         args += ["-movflags", "+faststart"]
     return args
 
@@ -56,13 +58,15 @@ class FfmpegSink:
 
     ``channels`` is 3 (BGR), 4 (BGRA, only into WebM: VP9 ``yuva420p``) or 1 (gray).
     ``audio_from`` is a file whose first audio stream, if it has one, is copied over
-    (re-encoded to Opus for WebM, AAC otherwise).
+    (re-encoded to Opus for WebM, AAC otherwise).  ``live``: a recording of the live
+    stream, encoded fast enough to keep up with a camera on a busy CPU and finished
+    at once when it stops.
     """
 
     PIX_FMT = {1: "gray", 3: "bgr24", 4: "bgra"}
 
     def __init__(self, path: Path, width: int, height: int, fps: float, channels: int,
-                 audio_from: Path | None = None, *, preset: str = "veryfast") -> None:
+                 audio_from: Path | None = None, *, live: bool = False) -> None:
         exe = ffmpeg()
         if exe is None:
             raise MediaError(f"{path}: writing video needs ffmpeg, which is not installed; "
@@ -80,7 +84,7 @@ class FfmpegSink:
         if audio_from is not None:
             cmd += ["-i", str(audio_from), "-map", "0:v:0", "-map", "1:a:0?",
                     "-c:a", "libopus" if suffix == ".webm" else "aac"]
-        cmd += _video_codec(suffix, channels == 4, width % 2 == 0 and height % 2 == 0, preset)
+        cmd += _video_codec(suffix, channels == 4, width % 2 == 0 and height % 2 == 0, live)
         cmd += [str(self._tmp)]
         # ffmpeg's messages go to a file: a pipe nobody reads while frames are
         # written could fill up and stall both processes.

@@ -220,8 +220,7 @@ class FileOutput:
         self.path = path
         self._writer: FfmpegSink | OpenCvWriter
         if ffmpeg() is not None:
-            # ultrafast: a live recording must keep up with the camera on a busy CPU.
-            self._writer = FfmpegSink(path, width, height, fps, 3, preset="ultrafast")
+            self._writer = FfmpegSink(path, width, height, fps, 3, live=True)
             codec = "H.264"
         else:
             log.warning("ffmpeg not found: recording %s as MPEG-4 Part 2, which browsers do "
