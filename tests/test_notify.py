@@ -102,16 +102,27 @@ def session_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 
 @pytest.fixture()
-def notifications(session_bus: str, tmp_path: Path) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+def notifications(session_bus: str, tmp_path: Path
+                  ) -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """The recording notification service; yields a function returning its calls."""
     record = tmp_path / "notifications.jsonl"
+    server = start_service(record)
+    yield lambda: recorded(record)
+    server.terminate()
+    server.wait(5)
+
+
+def start_service(record: Path) -> subprocess.Popen[str]:
+    """The recording notification service, once it owns its name on the bus."""
     record.touch()
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(record)],
                               stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-    yield lambda: [json.loads(line) for line in record.read_text().splitlines()]
-    server.terminate()
-    server.wait(5)
+    return server
+
+
+def recorded(record: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in record.read_text().splitlines()]
 
 
 class UnpluggableCamera:
@@ -206,15 +217,24 @@ def test_one_notice_on_each_loss_and_recovery_and_on_a_bad_edit(
 
 
 def test_without_a_service_it_is_silent_and_says_so_once(
-        session_bus: str, caplog: pytest.LogCaptureFixture) -> None:
+        session_bus: str, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     notifier = Notifier()
     try:
         with caplog.at_level(logging.INFO):
             for _ in range(3):
                 notifier.send(Notice("Camera lost"))
                 assert notifier.flush()
+            # The desktop's service may come up after SelfieCam (both start at login).
+            server = start_service(tmp_path / "late.jsonl")
+            try:
+                notifier.send(Notice("Camera back"))
+                assert notifier.flush()
+            finally:
+                server.terminate()
+                server.wait(5)
     finally:
         notifier.close()
+    assert [c["summary"] for c in recorded(tmp_path / "late.jsonl")] == ["Camera back"]
     lines = [r.getMessage() for r in caplog.records if "desktop notifications" in r.getMessage()]
     assert lines == ["no desktop notifications (no org.freedesktop.Notifications service on "
                      "the session bus); the log and the tray icon still tell"]

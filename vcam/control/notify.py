@@ -44,15 +44,13 @@ class Notifier:
     def __init__(self) -> None:
         # Bounded: a hung service loses notices rather than memory.
         self._queue: queue.Queue[Notice | threading.Event | None] = queue.Queue(maxsize=8)
-        self._silent = False
+        self._told = False
         self._last_id = 0
         self._thread = threading.Thread(target=self._run, name="vcam-notify", daemon=True)
         self._thread.start()
 
     def send(self, notice: Notice) -> None:
-        """Queue ``notice``; dropped if the service is missing or eight are waiting."""
-        if self._silent:
-            return
+        """Queue ``notice``; dropped if eight are waiting (a hung service)."""
         try:
             self._queue.put_nowait(notice)
         except queue.Full:
@@ -82,15 +80,16 @@ class Notifier:
             if isinstance(item, threading.Event):
                 item.set()
                 continue
-            if self._silent:
-                continue
             try:
                 bus = bus or _session_bus()
                 self._last_id = _notify(bus, item, self._last_id)
             except Exception as e:  # no gi, no bus, no service: the same for the user
-                self._silent = True
-                log.info("no desktop notifications (%s); the log and the tray icon still "
-                         "tell", _why(e))
+                # Tried again next time (a service may start after SelfieCam, at login),
+                # said once.
+                if not self._told:
+                    log.info("no desktop notifications (%s); the log and the tray icon "
+                             "still tell", _why(e))
+                self._told = True
 
 
 def _session_bus() -> object:
