@@ -8,7 +8,8 @@
 #
 # What it does, each step only when needed (running it twice changes nothing):
 #   1. the system pieces pip cannot install (python3-venv, PyGObject's build
-#      dependencies, the AppIndicator typelib, ffmpeg), with apt-get or dnf,
+#      dependencies, the AppIndicator typelib, ffmpeg; in a GNOME session GNOME's
+#      AppIndicator extension, without which it shows no tray icon), with apt-get or dnf,
 #      through sudo only for them, saying what it installs first (--no-system:
 #      skip this);
 #   2. a virtual environment in ~/.local/share/selfiecam/venv, from --python (or
@@ -47,7 +48,7 @@ while [ $# -gt 0 ]; do
         --no-system) SYSTEM=0; shift ;;
         --uninstall) UNINSTALL=1; shift ;;
         --purge-config) PURGE=1; shift ;;
-        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
         *) printf 'install: unknown argument: %s (see --help)\n' "$1" >&2; exit 2 ;;
     esac
 done
@@ -95,6 +96,10 @@ system_packages() {
         # the tray menu (built against GTK 3), the AppIndicator typelib, ffmpeg.
         want="python3-venv python3-dev libgirepository1.0-dev libcairo2-dev pkg-config
               gir1.2-gtk-3.0 gir1.2-ayatanaappindicator3-0.1 ffmpeg xdg-utils"
+        case ":${XDG_CURRENT_DESKTOP:-}:" in
+            # GNOME Shell shows no tray icon at all without this extension.
+            *:GNOME:*) want="$want gnome-shell-extension-appindicator" ;;
+        esac
         missing=""
         for p in $want; do
             dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \
@@ -106,6 +111,11 @@ system_packages() {
         # shellcheck disable=SC2086  # one word a package
         DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
             $missing >/dev/null
+        case $missing in
+            *gnome-shell-extension-appindicator*)
+                say "the tray icon appears after you log out and back in (GNOME's" \
+                    "AppIndicator extension was just installed)" ;;
+        esac
     elif command -v dnf >/dev/null 2>&1; then
         want="python3-devel gobject-introspection-devel cairo-gobject-devel pkgconf
               gtk3 libayatana-appindicator-gtk3 ffmpeg-free xdg-utils"

@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Create the "SelfieCam" virtual camera: install, load and persist v4l2loopback.
 #
-# Usage: sudo scripts/setup-v4l2loopback.sh [--video-nr N] [--label NAME] [--no-install]
-#   --video-nr N   device number: /dev/videoN (default 10)
-#   --label NAME   the name applications show (default SelfieCam)
-#   --no-install   do not apt-get install anything; fail if something is missing
+# Usage: sudo scripts/setup-v4l2loopback.sh [--video-nr N] [--label NAME] [--zoom-device]
+#                                            [--no-install] [--print-options]
+#   --video-nr N     device number: /dev/videoN (default 10)
+#   --label NAME     the name applications show (default SelfieCam)
+#   --zoom-device    also /dev/video(N+1), labelled NAME-Zoom, without exclusive_caps:
+#                    some Zoom versions list no device that has it, while Chrome and
+#                    WebRTC apps list only devices that have it; publish there with
+#                    `vcam run --device /dev/video(N+1)` when Zoom lists no SelfieCam
+#   --no-install     do not apt-get install anything; fail if something is missing
+#   --print-options  print the module options it would write, and exit (no root needed)
 #
 # What it does, each step only when needed (running it twice changes nothing):
 #   1. installs v4l2loopback-dkms (and the headers for the running kernel) and
 #      v4l2loopback-utils with apt-get;
 #   2. writes /etc/modprobe.d/selfiecam.conf with
 #        options v4l2loopback devices=1 video_nr=N card_label=NAME exclusive_caps=1
-#      (exclusive_caps=1 is what Chrome and WebRTC need to list the camera) and
+#      (exclusive_caps=1 is what Chrome and WebRTC need to list the camera; with
+#      --zoom-device: devices=2 video_nr=N,N+1 ... exclusive_caps=1,0) and
 #      /etc/modules-load.d/selfiecam.conf, so it comes back after a reboot;
 #   3. loads the module and checks that /dev/videoN carries the label.
 # If the kernel refuses the module under Secure Boot, it says how to enrol the
@@ -21,6 +28,8 @@ set -euo pipefail
 VIDEO_NR=10
 LABEL=SelfieCam
 INSTALL=1
+ZOOM=0
+PRINT=0
 MODPROBE_CONF=/etc/modprobe.d/selfiecam.conf
 MODULES_LOAD_CONF=/etc/modules-load.d/selfiecam.conf
 
@@ -29,7 +38,9 @@ while [[ $# -gt 0 ]]; do
         --video-nr) VIDEO_NR=$2; shift 2 ;;
         --label) LABEL=$2; shift 2 ;;
         --no-install) INSTALL=0; shift ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        --zoom-device) ZOOM=1; shift ;;
+        --print-options) PRINT=1; shift ;;
+        -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
         *) echo "setup-v4l2loopback: unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -37,18 +48,29 @@ done
 [[ $LABEL =~ ^[A-Za-z0-9_.-]+$ ]] \
     || { echo "setup-v4l2loopback: --label may hold letters, digits, '.', '_' and '-' only, got '$LABEL'" >&2; exit 2; }
 
-OPTIONS="devices=1 video_nr=$VIDEO_NR card_label=$LABEL exclusive_caps=1"
 DEVICE=/dev/video$VIDEO_NR
+ZOOM_LABEL=$LABEL-Zoom
+ZOOM_DEVICE=/dev/video$((VIDEO_NR + 1))
+if [[ $ZOOM == 1 ]]; then
+    # The module's array parameters: one value per device, in order.
+    OPTIONS="devices=2 video_nr=$VIDEO_NR,$((VIDEO_NR + 1)) card_label=$LABEL,$ZOOM_LABEL exclusive_caps=1,0"
+else
+    OPTIONS="devices=1 video_nr=$VIDEO_NR card_label=$LABEL exclusive_caps=1"
+fi
+if [[ $PRINT == 1 ]]; then
+    echo "options v4l2loopback $OPTIONS"
+    exit 0
+fi
 
 say() { printf 'setup-v4l2loopback: %s\n' "$*"; }
 fail() { printf 'setup-v4l2loopback: %s\n' "$*" >&2; exit 1; }
 
-# The device labelled $LABEL, if any ("" when none).
+# The device labelled $1 (default $LABEL), if any ("" when none).
 labelled_device() {
-    local n
+    local n want=${1:-$LABEL}
     for n in /sys/class/video4linux/video*/name; do
         [[ -r $n ]] || continue
-        if [[ $(<"$n") == "$LABEL" ]]; then
+        if [[ $(<"$n") == "$want" ]]; then
             n=${n%/name}
             echo "/dev/${n##*/}"
             return 0
@@ -66,8 +88,13 @@ same_content() {  # FILE CONTENT
     [[ -f $1 && $(<"$1") == "$2" ]]
 }
 
+# Ready: the device (and, with --zoom-device, the Zoom one) is there.
+all_there() {
+    [[ -n $(labelled_device) ]] && { [[ $ZOOM == 0 ]] || [[ -n $(labelled_device "$ZOOM_LABEL") ]]; }
+}
+
 existing=$(labelled_device)
-if [[ -n $existing ]] && same_content "$MODPROBE_CONF" "$WANT_MODPROBE" \
+if all_there && same_content "$MODPROBE_CONF" "$WANT_MODPROBE" \
     && same_content "$MODULES_LOAD_CONF" "$WANT_MODULES_LOAD"; then
     say "$LABEL is ready at $existing (settings in $MODPROBE_CONF); nothing to do"
     exit 0
@@ -78,6 +105,7 @@ if [[ $(id -u) != 0 ]]; then
         say "needs root; running again with sudo"
         again=(--video-nr "$VIDEO_NR" --label "$LABEL")
         [[ $INSTALL == 0 ]] && again+=(--no-install)
+        [[ $ZOOM == 1 ]] && again+=(--zoom-device)
         exec sudo -- "$0" "${again[@]}"
     fi
     fail "run this as root (sudo $0)"
@@ -137,18 +165,28 @@ if [[ -n $others ]]; then
 fi
 
 # --- 3. load ----------------------------------------------------------------
-if [[ -n $existing ]]; then
+if all_there; then
     say "$LABEL is ready at $existing"
     exit 0
 fi
 
+# Add what is missing next to devices in use (v4l2loopback-ctl, v4l2loopback 0.12.5+).
+add_missing() {
+    command -v v4l2loopback-ctl >/dev/null || return 1
+    if [[ -z $(labelled_device) ]]; then
+        v4l2loopback-ctl add -n "$LABEL" -x 1 "$DEVICE" >/dev/null 2>&1 || return 1
+    fi
+    if [[ $ZOOM == 1 && -z $(labelled_device "$ZOOM_LABEL") ]]; then
+        v4l2loopback-ctl add -n "$ZOOM_LABEL" -x 0 "$ZOOM_DEVICE" >/dev/null 2>&1 || return 1
+    fi
+}
+
 if [[ -d /sys/module/v4l2loopback ]]; then
     # Loaded earlier with other options: reload it if nothing holds it open.
-    say "v4l2loopback is loaded without a $LABEL device; reloading it with: $OPTIONS"
+    say "v4l2loopback is loaded without the devices asked for; reloading it with: $OPTIONS"
     if ! modprobe -r v4l2loopback 2>/dev/null; then
-        if command -v v4l2loopback-ctl >/dev/null \
-            && v4l2loopback-ctl add -n "$LABEL" -x 1 "$DEVICE" >/dev/null 2>&1; then
-            say "added $LABEL at $DEVICE next to the devices in use (the settings take full effect after a reboot)"
+        if add_missing; then
+            say "added them next to the devices in use (the settings take full effect after a reboot)"
             exit 0
         fi
         fail "v4l2loopback is in use (close the applications using /dev/video*, e.g. check with: fuser /dev/video*), then run this again, or reboot"
@@ -171,9 +209,14 @@ fi
 
 # udev creates the node a moment after the module loads.
 for _ in $(seq 50); do
-    existing=$(labelled_device)
-    [[ -n $existing ]] && break
+    all_there && break
     sleep 0.1
 done
+existing=$(labelled_device)
 [[ -n $existing ]] || fail "v4l2loopback loaded but no device is labelled $LABEL; see: cat /sys/class/video4linux/*/name"
 say "$LABEL is ready at $existing (exclusive_caps=1); it will be created again at boot"
+if [[ $ZOOM == 1 ]]; then
+    zoom=$(labelled_device "$ZOOM_LABEL")
+    [[ -n $zoom ]] || fail "no device is labelled $ZOOM_LABEL; see: cat /sys/class/video4linux/*/name"
+    say "$ZOOM_LABEL is ready at $zoom (exclusive_caps=0, for Zoom): vcam run --device $zoom"
+fi

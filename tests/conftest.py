@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
+import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -118,3 +122,74 @@ def hold_open() -> Iterator[Callable[[Path], Holder]]:
     yield start
     for h in holders:
         h.release()
+
+
+TOOLS = ("Xvfb", "trayer", "xdotool", "xwininfo", "import", "dbus-run-session")
+
+
+def desktop_missing() -> str:
+    """Why the real-desktop tests cannot run here ("" when they can)."""
+    absent = [t for t in TOOLS if shutil.which(t) is None]
+    if absent:
+        return f"{', '.join(absent)} not installed (apt: xvfb trayer xdotool x11-utils " \
+               f"imagemagick dbus-x11)"
+    gi = subprocess.run([sys.executable, "-c", "import gi; gi.require_version('Gtk', '3.0')"],
+                        capture_output=True, timeout=60)
+    if gi.returncode:
+        return "PyGObject with GTK 3 is not installed (scripts/install-tray-deps.sh)"
+    return ""
+
+
+@pytest.fixture()
+def desktop() -> Iterator[dict[str, str]]:
+    """An X server with a system tray; yields the environment to reach it."""
+    r, w = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "640x480x24",
+                             "-nolisten", "tcp"], pass_fds=(w,), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    os.close(w)
+    with os.fdopen(r) as f:
+        number = f.readline().strip()
+    env = {**os.environ, "DISPLAY": f":{number}"}
+    trayer = _trayer(env)
+    try:
+        yield env
+    finally:
+        for p in (trayer, xvfb):
+            p.terminate()
+            p.wait(5)
+
+
+def _trayer(env: dict[str, str], tries: int = 3) -> subprocess.Popen[bytes]:
+    """trayer, showing its panel.  Now and then it finds the new display not there yet
+    ("cannot open display") and exits: start it again then."""
+    for attempt in range(tries):
+        trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype",
+                                   "pixel", "--width", "120", "--height", "32"], env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait_for_window(env, r'"panel"', timeout=10 if attempt < tries - 1 else 30,
+                            alive=trayer)
+            return trayer
+        except AssertionError:
+            trayer.terminate()
+            trayer.wait(5)
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def wait_for_window(env: dict[str, str], pattern: str, timeout: float = 30,
+                    alive: subprocess.Popen[bytes] | None = None) -> re.Match[str]:
+    """The first match of ``pattern`` in the X window tree, within ``timeout`` s (sooner
+    an AssertionError if the process ``alive`` that should make the window exits)."""
+    deadline = time.monotonic() + timeout
+    tree = ""
+    while time.monotonic() < deadline and (alive is None or alive.poll() is None):
+        tree = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True,
+                              text=True, timeout=10).stdout
+        m = re.search(pattern, tree)
+        if m:
+            return m
+        time.sleep(0.2)
+    raise AssertionError(f"no window matching {pattern} in {timeout} s:\n{tree}")

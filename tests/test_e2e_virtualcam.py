@@ -10,7 +10,7 @@ the device. The guest's verdict comes back in result.json, asserted on here: the
 found by its label, frames at the clip's size, blue background around a face that is
 not blue, and the on-demand camera off / on / off as ffmpeg opens and closes SelfieCam.
 A second run (--setup) has scripts/setup-v4l2loopback.sh load and persist the device
-in the guest, twice.
+in the guest, twice, then with --zoom-device add the SelfieCam-Zoom device for Zoom.
 
 The first run downloads ~85 MB of Debian packages into
 ${XDG_CACHE_HOME:-~/.cache}/selfiecam-e2e; later runs reuse them. The script
@@ -58,6 +58,10 @@ SETUP_CHECKS = {
     "loaded at boot",
     "second run succeeds",
     "second run changes nothing",
+    "third run, --zoom-device succeeds",
+    "SelfieCam-Zoom at /dev/video11 beside SelfieCam",
+    "exclusive_caps off on the Zoom device only",
+    "two-device options persisted",
 }
 
 

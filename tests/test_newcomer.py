@@ -3,10 +3,13 @@ the fix, and nothing is made, overwritten or aborted behind their back."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from tests.conftest import DEMO_CLIP
@@ -16,6 +19,7 @@ from vcam.config import Config
 from vcam.control.controller import Controller
 from vcam.live.pipeline import Pipeline
 from vcam.stages.capture import VideoFileSource
+from vcam.stages.outputs import FileOutput
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -84,3 +88,40 @@ def test_ctl_help_names_both_socket_paths() -> None:
     r = vcam("ctl", "--help")
     text = " ".join(r.stdout.split())
     assert "$XDG_RUNTIME_DIR/selfiecam/ctl.sock" in text and "selfiecam-$UID/ctl.sock" in text
+
+
+def codec_of(path: Path) -> str:
+    """The first video stream's codec as ffprobe names it (h264, mpeg4...)."""
+    return subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                           "stream=codec_name", "-of", "csv=p=0", str(path)],
+                          capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
+                    reason="ffmpeg/ffprobe not installed (sudo apt install ffmpeg)")
+def test_a_recording_is_h264_where_ffmpeg_is_and_mp4v_with_a_warning_where_not(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    out = tmp_path / "rec.mp4"
+    r = vcam("run", "--source", str(DEMO_CLIP), "--output", str(out), "--no-tray",
+             "--frames", "20", env=clean_env(tmp_path))
+    assert r.returncode == 0, r.stderr[-800:]
+    assert codec_of(out) == "h264"  # what browsers play, as vcam apply writes
+    assert "H.264" in r.stderr and "ffmpeg not found" not in r.stderr
+    cap = cv2.VideoCapture(str(out))
+    count = 0
+    while cap.read()[0]:
+        count += 1
+    assert count == 20
+
+    ffprobe = shutil.which("ffprobe")
+    assert ffprobe is not None
+    monkeypatch.setenv("PATH", str(tmp_path / "no-ffmpeg"))
+    fallback = FileOutput(tmp_path / "old.mp4", 64, 48, 10)
+    for i in range(5):
+        fallback.send(np.full((48, 64, 3), i * 40, np.uint8))
+    fallback.close()
+    warned = [m.getMessage() for m in caplog.records if "ffmpeg not found" in m.getMessage()]
+    assert len(warned) == 1 and "sudo apt install ffmpeg" in warned[0]
+    monkeypatch.setenv("PATH", str(Path(ffprobe).parent))
+    assert codec_of(tmp_path / "old.mp4") == "mpeg4"

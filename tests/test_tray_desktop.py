@@ -6,74 +6,22 @@ screenshot is kept as ``tray-menu.png`` in the test's tmp dir."""
 from __future__ import annotations
 
 import os
-import re
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import DEMO_CLIP
+from tests.conftest import DEMO_CLIP, desktop_missing, wait_for_window
 from tests.live_daemon import Daemon, read_frames, sharpness
 
-TOOLS = ("Xvfb", "trayer", "xdotool", "xwininfo", "import", "dbus-run-session")
 SETTLE = 12
 
-
-def _missing() -> str:
-    absent = [t for t in TOOLS if shutil.which(t) is None]
-    if absent:
-        return f"{', '.join(absent)} not installed (apt: xvfb trayer xdotool x11-utils " \
-               f"imagemagick dbus-x11)"
-    gi = subprocess.run([sys.executable, "-c", "import gi; gi.require_version('Gtk', '3.0')"],
-                        capture_output=True, timeout=60)
-    if gi.returncode:
-        return "PyGObject with GTK 3 is not installed (scripts/install-tray-deps.sh)"
-    return ""
-
-
-pytestmark = pytest.mark.skipif(bool(_missing()), reason=_missing() or "-")
-
-
-@pytest.fixture()
-def desktop() -> Iterator[dict[str, str]]:
-    """An X server with a system tray; yields the environment to reach it."""
-    r, w = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "640x480x24",
-                             "-nolisten", "tcp"], pass_fds=(w,), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    os.close(w)
-    with os.fdopen(r) as f:
-        number = f.readline().strip()
-    env = {**os.environ, "DISPLAY": f":{number}"}
-    trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype",
-                               "pixel", "--width", "120", "--height", "32"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_window(env, r'"panel"')
-        yield env
-    finally:
-        for p in (trayer, xvfb):
-            p.terminate()
-            p.wait(5)
-
-
-def wait_for_window(env: dict[str, str], pattern: str, timeout: float = 30) -> re.Match[str]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        tree = subprocess.run(["xwininfo", "-root", "-tree"], env=env, capture_output=True,
-                              text=True, timeout=10).stdout
-        m = re.search(pattern, tree)
-        if m:
-            return m
-        time.sleep(0.2)
-    raise AssertionError(f"no window matching {pattern} in {timeout} s:\n{tree}")
+pytestmark = pytest.mark.skipif(bool(desktop_missing()), reason=desktop_missing() or "-")
 
 
 def child_of(pid: int) -> int:
@@ -88,21 +36,41 @@ def child_of(pid: int) -> int:
     raise AssertionError(f"process {pid} has no child")
 
 
-def test_choose_blur_from_the_tray_menu(desktop: dict[str, str], tmp_path: Path) -> None:
+def open_menu(desktop: dict[str, str]) -> None:
+    """Right-click SelfieCam's icon in the tray, as a user opens its menu."""
+    # The status icon's window is titled with the status line, inside trayer.
+    m = wait_for_window(desktop, r'"SelfieCam: [^"]*":.*?(\d+)x(\d+)\+-?\d+\+-?\d+\s+'
+                                 r'\+(-?\d+)\+(-?\d+)')
+    w, h, x, y = map(int, m.groups())
+    subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + h // 2), "click", "3"],
+                   env=desktop, check=True, timeout=10)
+    time.sleep(1.0)  # let the menu map and draw
+
+
+def appindicator_missing() -> str:
+    probe = "import gi; gi.require_version('AyatanaAppIndicator3', '0.1')"
+    r = subprocess.run([sys.executable, "-c", probe], capture_output=True, timeout=60)
+    return "gir1.2-ayatanaappindicator3-0.1 is not installed" if r.returncode else ""
+
+
+@pytest.mark.parametrize("backend", [
+    "gtk",
+    # With no StatusNotifierWatcher on the bus (trayer is an XEmbed tray) the
+    # AppIndicator library falls back to an XEmbed icon: the same clicks reach its menu.
+    pytest.param("appindicator", marks=pytest.mark.skipif(
+        bool(appindicator_missing()), reason=appindicator_missing() or "-"))])
+def test_choose_blur_from_the_tray_menu(desktop: dict[str, str], tmp_path: Path,
+                                        backend: str) -> None:
     (tmp_path / "config.toml").write_text("", encoding="utf-8")
-    env = {"DISPLAY": desktop["DISPLAY"], "PYSTRAY_BACKEND": "gtk", "NO_AT_BRIDGE": "1"}
+    env = {"DISPLAY": desktop["DISPLAY"], "PYSTRAY_BACKEND": backend, "NO_AT_BRIDGE": "1"}
+    if backend == "appindicator":  # as on Ubuntu's desktop: the one-line note at tray start
+        env.update(XDG_SESSION_TYPE="wayland", XDG_CURRENT_DESKTOP="ubuntu:GNOME")
     daemon = Daemon(tmp_path, ["--source", str(DEMO_CLIP), "--output", str(tmp_path / "out.mp4"),
                                "--effect", "none", "--config", str(tmp_path / "config.toml")],
                     wrap=["dbus-run-session", "--"], env=env)
     try:
         daemon.wait_ready(frames=20)
-        # The gtk status icon's window is titled with the status line, inside trayer.
-        m = wait_for_window(desktop, r'"SelfieCam: [^"]*":.*?(\d+)x(\d+)\+-?\d+\+-?\d+\s+'
-                                     r'\+(-?\d+)\+(-?\d+)')
-        w, h, x, y = map(int, m.groups())
-        subprocess.run(["xdotool", "mousemove", str(x + w // 2), str(y + h // 2), "click", "3"],
-                       env=desktop, check=True, timeout=10)
-        time.sleep(1.0)  # let the menu map and draw
+        open_menu(desktop)
         shot = tmp_path / "tray-menu.png"
         subprocess.run(["import", "-window", "root", str(shot)], env=desktop, check=True,
                        timeout=30)
@@ -128,7 +96,12 @@ def test_choose_blur_from_the_tray_menu(desktop: dict[str, str], tmp_path: Path)
         daemon.close()
     print(f"menu screenshot: {shot}; stopped {stop_s:.2f} s after SIGTERM; ", end="")
     log = daemon.log.read_text()
-    assert "tray icon: pystray gtk backend" in log and "live: effect=blur" in log, log
+    assert f"tray icon: pystray {backend} backend" in log and "live: effect=blur" in log, log
+    wayland_note = "GNOME on Wayland shows the tray icon only with the \"AppIndicator and " \
+        "KStatusNotifierItem Support\" extension (sudo apt install " \
+        "gnome-shell-extension-appindicator, then log out and back in"
+    assert (wayland_note in log) is (backend == "appindicator"), log
+    assert "`vcam ctl` works regardless" in log or backend == "gtk"
     assert stop_s < 2.0, f"took {stop_s:.2f} s to stop after SIGTERM"
 
     frames = read_frames(tmp_path / "out.mp4")
@@ -140,3 +113,42 @@ def test_choose_blur_from_the_tray_menu(desktop: dict[str, str], tmp_path: Path)
     assert max(blurred_after) < 0.5 * reference, (reference, max(blurred_after))
     print(f"door sharpness: {reference:.1f} median before the click (min "
           f"{min(sharp_before):.1f}), at most {max(blurred_after):.1f} after")
+
+
+def test_add_background_from_the_tray_menu(desktop: dict[str, str], tmp_path: Path) -> None:
+    """Background ▸ Add background… in the real gtk tray opens GTK's file chooser; a
+    path typed into it and Enter (as a user would) shows that picture at once and
+    lists it in config.toml, its comment kept."""
+    picture = tmp_path / "beach.png"
+    Image.new("RGB", (160, 90), (30, 120, 200)).save(picture)
+    config = tmp_path / "config.toml"
+    config.write_text('# mine\neffect = "none"  # in calls\n', encoding="utf-8")
+    env = {"DISPLAY": desktop["DISPLAY"], "PYSTRAY_BACKEND": "gtk", "NO_AT_BRIDGE": "1",
+           "HOME": str(tmp_path)}
+    daemon = Daemon(tmp_path, ["--source", str(DEMO_CLIP), "--output", str(tmp_path / "o.mp4"),
+                               "--config", str(config)], wrap=["dbus-run-session", "--"], env=env)
+    try:
+        daemon.wait_ready(frames=10)
+        open_menu(desktop)
+        # None, Replace, Blur, Desaturate, Transparent, Background; into it, and up
+        # (wrapping round) to its last item, "Add background…".
+        subprocess.run(["xdotool", "key", *["Down"] * 6, "Right", "Up", "Return"],
+                       env=desktop, check=True, timeout=10)
+        dialog = wait_for_window(desktop, r'(0x[0-9a-f]+) "Add a background to SelfieCam"')
+        time.sleep(0.5)  # let it map and draw
+        # No window manager here gives it the keyboard: focus it, as a click would.
+        subprocess.run(["xdotool", "windowfocus", str(int(dialog.group(1), 16))], env=desktop,
+                       timeout=10)
+        subprocess.run(["xdotool", "type", "--delay", "20", str(picture)], env=desktop,
+                       check=True, timeout=30)
+        subprocess.run(["xdotool", "key", "Return"], env=desktop, check=True, timeout=10)
+        deadline = time.monotonic() + 10
+        while (status := daemon.ctl("status")["status"])["background"] != str(picture):
+            assert time.monotonic() < deadline, status
+            time.sleep(0.05)
+    finally:
+        daemon.close()
+    assert status["effect"] == "replace"
+    text = config.read_text(encoding="utf-8")
+    assert text.startswith('# mine\neffect = "none"  # in calls\n') and f'"{picture}"' in text
+    assert "effect none shows no background; switching to replace" in daemon.log.read_text()

@@ -78,7 +78,8 @@ def test_menu_items_and_radio_states(setup: tuple[Tray, Controller, Pipeline, Pa
     texts = [i.text for i in visible(menu)]
     assert texts[1:] == ["None", "Replace", "Blur", "Desaturate", "Transparent (key colour)",
                          "Background", "Blur strength", "Model", "Mirror", "Pause",
-                         "Start at login", "Open config file", "Reload config", "Quit"]
+                         "Show preview", "Start at login", "Open config file", "Reload config",
+                         "Quit"]
     status = visible(menu)[0]
     assert not status.enabled and "single_face.mp4" in status.text and "out.mp4" in status.text
     effects = [by_text(menu, t) for t in ("None", "Blur", "Replace", "Desaturate")]
@@ -126,15 +127,32 @@ def test_backgrounds_submenu(setup: tuple[Tray, Controller, Pipeline, Path]) -> 
     bundled = sorted(p.name for p in (assets_dir() / "backgrounds").iterdir()
                      if p.suffix in (".jpg", ".mp4"))
     # configured first, then the bundled ones, then the current colour; then Next.
-    assert names == ["mine.png", *bundled, "Colour white", "Next background"]
+    # "Remove this background" is hidden: white is no background of the user's.
+    assert names == ["mine.png", *bundled, "Colour white", "Next background",
+                     "Add background…"]
+    assert not by_text(sub, "Add background…").enabled  # the dummy backend runs no GTK loop
     assert checked(sub) == ["Colour white"]
     by_text(sub, "mine.png")(tray.icon)
     assert pipeline.config.background == str((tmp_path / "mine.png").resolve())
     assert pipeline.config.effect == "replace"  # choosing a background shows it
     assert checked(sub) == ["mine.png"]
+    assert [i.text for i in visible(sub)][-1] == "Remove this background"
     by_text(sub, "Next background")(tray.icon)
     assert checked(sub) == [bundled[0]]
     assert Path(pipeline.config.background).name == bundled[0]
+    assert [i.text for i in visible(sub)][-1] == "Add background…"  # bundled: not the user's
+
+
+def test_remove_this_background_edits_config_toml(
+        setup: tuple[Tray, Controller, Pipeline, Path]) -> None:
+    tray, controller, pipeline, tmp_path = setup
+    sub = by_text(tray.icon.menu, "Background").submenu
+    by_text(sub, "mine.png")(tray.icon)
+    by_text(sub, "Remove this background")(tray.icon)
+    assert load(tmp_path / "config.toml").backgrounds == ()
+    assert "mine.png" not in [i.text for i in visible(by_text(tray.icon.menu,
+                                                              "Background").submenu)]
+    assert Path(pipeline.config.background).parent == assets_dir() / "backgrounds"
 
 
 def test_reload_and_a_bad_edit(setup: tuple[Tray, Controller, Pipeline, Path]) -> None:
@@ -186,6 +204,17 @@ def test_no_display_means_headless(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          cwd=root, timeout=60)
     assert out.stdout.startswith("None | no tray backend ("), out.stdout + out.stderr
+
+
+def test_show_preview_without_a_display_says_so_and_stays_unticked(
+        setup: tuple[Tray, Controller, Pipeline, Path], caplog: pytest.LogCaptureFixture) -> None:
+    tray, _, pipeline, _ = setup
+    item = by_text(tray.icon.menu, "Show preview")
+    assert not item.checked
+    item(tray.icon)
+    assert not by_text(tray.icon.menu, "Show preview").checked
+    assert "no preview window: there is no display here" in caplog.text
+    assert len(pipeline.viewers) == 0
 
 
 def test_start_at_login_writes_and_removes_the_autostart_entries(

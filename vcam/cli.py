@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from vcam import __version__
-from vcam.config import BLUR_MAX, BLUR_MIN, Config, ModelChoice, Quality, Runtime
+from vcam.config import BLUR_MAX, BLUR_MIN, PIXEL_FORMATS, Config, ModelChoice, Quality, Runtime
 from vcam.stages.effects import effect_names, get_effect
 
 CONFIG_HELP = "config file (default: ~/.config/selfiecam/config.toml if it exists)"
@@ -58,6 +58,7 @@ def add_picture_options(p: argparse.ArgumentParser, *, extra_effects: Sequence[s
 def add_run(sub: argparse._SubParsersAction) -> None:
     from vcam.stages.outputs import output_choices
 
+    d = Config()
     r = sub.add_parser(
         "run", help="run the SelfieCam virtual camera",
         description="Read the webcam, change its background and publish it as the "
@@ -69,6 +70,12 @@ def add_run(sub: argparse._SubParsersAction) -> None:
                    help="flip the picture horizontally")
     r.add_argument("--output", metavar="virtual|window|FILE.mp4",
                    help=f"where frames go: {output_choices()} (default: virtual)")
+    r.add_argument("--device", metavar="/dev/videoN",
+                   help="the virtual camera to publish to (default: the one labelled "
+                        "SelfieCam; e.g. the SelfieCam-Zoom device for Zoom, see README)")
+    r.add_argument("--pixel-format", choices=PIXEL_FORMATS,
+                   help=f"what the virtual camera carries (default: the config's, else "
+                        f"{d.virtual_camera.pixel_format}; i420 if Zoom shows black)")
     r.add_argument("--frames", type=_positive, metavar="N", help="stop after N output frames")
     r.add_argument("--force", action="store_true",
                    help="let --output FILE replace an existing file (as vcam apply --force)")

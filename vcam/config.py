@@ -52,6 +52,12 @@ class CameraConfig:
     fourcc: str = "MJPG"
 
 
+PIXEL_FORMATS = ("yuyv", "i420", "bgr")
+"""What the virtual camera carries.  YUYV is what Chrome, Firefox and most apps read
+most reliably from v4l2loopback; I420 is what some Zoom versions need (a black or
+garbled picture otherwise); "bgr" leaves the conversion (to I420) to pyvirtualcam."""
+
+
 @dataclass(frozen=True)
 class VirtualCameraConfig:
     name: str = "SelfieCam"
@@ -61,7 +67,7 @@ class VirtualCameraConfig:
     fps: int = 0
     """Output rate; 0 follows the camera."""
     pixel_format: str = "yuyv"
-    """yuyv | i420 | bgr (see vcam.stages.outputs.PIXEL_FORMATS)."""
+    """One of :data:`PIXEL_FORMATS`."""
     on_demand: bool = True
     """Use the webcam only while an application has SelfieCam open."""
 
@@ -241,7 +247,7 @@ def _virtual_camera(v: TableReader) -> VirtualCameraConfig:
         name=v.string("name", dv.name),
         device=v.string("device", dv.device),
         fps=v.integer("fps", dv.fps, 0, 240),
-        pixel_format=v.choice("pixel_format", dv.pixel_format, ("yuyv", "i420", "bgr")),
+        pixel_format=v.choice("pixel_format", dv.pixel_format, PIXEL_FORMATS),
         on_demand=v.boolean("on_demand", dv.on_demand),
     )
     v.reject_unknown()
@@ -328,6 +334,10 @@ class Overrides:
     """A colour, or a path relative to the working folder (then the bundled assets)."""
     source: str | None = None
     """A camera index, /dev/videoN or a video file, for ``[camera] device``."""
+    device: str | None = None
+    """The /dev/videoN to publish to, for ``[virtual_camera] device``."""
+    pixel_format: str | None = None
+    """For ``[virtual_camera] pixel_format``."""
 
     @classmethod
     def from_args(cls, args: Any) -> Overrides:
@@ -338,7 +348,9 @@ class Overrides:
         return cls(effect=effect, model=ModelChoice(args.model) if args.model else None,
                    runtime=Runtime(args.runtime) if args.runtime else None,
                    mirror=getattr(args, "mirror", None), blur=args.blur,
-                   background=args.background, source=getattr(args, "source", None))
+                   background=args.background, source=getattr(args, "source", None),
+                   device=getattr(args, "device", None),
+                   pixel_format=getattr(args, "pixel_format", None))
 
     def over(self, cfg: Config, cwd: Path | None = None) -> Config:
         """``cfg`` with these values laid over it."""
@@ -366,4 +378,20 @@ class Overrides:
         if self.source:
             device: int | str = int(self.source) if self.source.isdigit() else self.source
             changes["camera"] = dataclasses.replace(cfg.camera, device=device)
+        virtual = self._virtual_camera(cfg.virtual_camera)
+        if virtual != cfg.virtual_camera:
+            changes["virtual_camera"] = virtual
         return cfg.replace(**changes)
+
+    def _virtual_camera(self, vc: VirtualCameraConfig) -> VirtualCameraConfig:
+        if self.pixel_format is not None:
+            if self.pixel_format not in PIXEL_FORMATS:
+                raise ConfigError("--pixel-format", "", f"must be one of "
+                                  f"{', '.join(PIXEL_FORMATS)}, got {self.pixel_format!r}")
+            vc = dataclasses.replace(vc, pixel_format=self.pixel_format)
+        if self.device:
+            if not self.device.startswith("/dev/video"):
+                raise ConfigError("--device", "", f"expected a /dev/videoN path (see `vcam "
+                                  f"devices`), got {self.device!r}")
+            vc = dataclasses.replace(vc, device=self.device)
+        return vc

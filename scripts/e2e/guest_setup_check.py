@@ -8,7 +8,10 @@ The setup script runs twice (with --no-install: the guest has no network):
 1. the first run writes /etc/modprobe.d/selfiecam.conf and
    /etc/modules-load.d/selfiecam.conf, loads v4l2loopback and finds /dev/video10
    labelled SelfieCam, offering output only until a producer writes (exclusive_caps);
-2. the second run changes nothing and says so.
+2. the second run changes nothing and says so;
+3. a third run with --zoom-device reloads the module with a second device,
+   /dev/video11 labelled SelfieCam-Zoom, without exclusive_caps (capture and output
+   offered at once, as Zoom wants), /dev/video10 keeping it.
 
 Writes ``result``/``result.json`` into the output folder; exit status 0 on PASS.
 """
@@ -31,12 +34,15 @@ from verdict import (
 MODPROBE_CONF = Path("/etc/modprobe.d/selfiecam.conf")
 MODULES_LOAD_CONF = Path("/etc/modules-load.d/selfiecam.conf")
 WANT_OPTIONS = "options v4l2loopback devices=1 video_nr=10 card_label=SelfieCam exclusive_caps=1"
+WANT_ZOOM_OPTIONS = ("options v4l2loopback devices=2 video_nr=10,11 "
+                     "card_label=SelfieCam,SelfieCam-Zoom exclusive_caps=1,0")
 
 
-def run_setup(script: Path, report: Report, name: str) -> subprocess.CompletedProcess[str]:
+def run_setup(script: Path, report: Report, name: str, *extra: str
+              ) -> subprocess.CompletedProcess[str]:
     t0 = time.monotonic()
-    res = subprocess.run(["bash", str(script), "--no-install"], capture_output=True, text=True,
-                         timeout=120)
+    res = subprocess.run(["bash", str(script), "--no-install", *extra], capture_output=True,
+                         text=True, timeout=120)
     output = (res.stdout + res.stderr).strip()
     print(f"--- {name} (exit {res.returncode}, {time.monotonic() - t0:.1f}s)\n{output}",
           flush=True)
@@ -80,6 +86,20 @@ def run(script: Path, report: Report) -> None:
                mtimes() == before and "nothing to do" in second.stdout
                and find_devices() == devices,
                f"files untouched: {mtimes() == before}; said: {second.stdout.strip()!r}")
+
+    run_setup(script, report, "third run, --zoom-device", "--zoom-device")
+    devices = find_devices()
+    report.add("SelfieCam-Zoom at /dev/video11 beside SelfieCam",
+               devices.get("/dev/video10") == "SelfieCam"
+               and devices.get("/dev/video11") == "SelfieCam-Zoom", f"devices: {devices}")
+    both = V4L2_CAP_VIDEO_OUTPUT | V4L2_CAP_VIDEO_CAPTURE
+    zoom_caps, caps = device_caps("/dev/video11"), device_caps("/dev/video10")
+    report.add("exclusive_caps off on the Zoom device only",
+               zoom_caps & both == both and caps & both == V4L2_CAP_VIDEO_OUTPUT,
+               f"/dev/video11 caps {zoom_caps:#x} (capture and output), /dev/video10 {caps:#x}")
+    conf = MODPROBE_CONF.read_text() if MODPROBE_CONF.exists() else ""
+    report.add("two-device options persisted", WANT_ZOOM_OPTIONS in conf.splitlines(),
+               f"{MODPROBE_CONF}: {conf.strip()!r}")
 
 
 def main() -> int:

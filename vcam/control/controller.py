@@ -22,13 +22,15 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from vcam import assets_dir
 from vcam.colours import COLOUR_FORMS, hex_colour, meant_as_colour, parse_colour
 from vcam.config import BLUR_MAX, BLUR_MIN, Config, ModelChoice, load
+from vcam.control.userconfig import add_background, remove_background
 from vcam.errors import ConfigError
 from vcam.health import Health, HealthCallback, State, overall
-from vcam.stages.effects import effect_names
+from vcam.stages.effects import effect_names, get_effect
 from vcam.stages.media import MEDIA_EXTENSIONS
 
 if TYPE_CHECKING:
     from vcam.live.pipeline import Stats
+    from vcam.live.viewers import Viewers
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class Target(Protocol):
 
     done: threading.Event
     stats: Stats
+    viewers: Viewers
 
     @property
     def health(self) -> Health: ...
@@ -84,6 +87,8 @@ class Status:
     published: int
     camera: str
     output: str
+    pixel_format: str
+    """What the virtual camera carries (the running config's; Zoom may need i420)."""
     state: str
     """A :class:`~vcam.health.State`: live, starting, idle, paused, camera lost, ..."""
     detail: str
@@ -164,6 +169,11 @@ class Controller:
     def paused(self) -> bool:
         return self._target.paused
 
+    @property
+    def viewers(self) -> Viewers:
+        """Where a preview window joins the frames the virtual camera gets."""
+        return self._target.viewers
+
     def backgrounds(self) -> list[str]:
         """What the Backgrounds menu and ``background next`` cycle through, in order:
         the configured ones, then the bundled ones, then the current one if it is
@@ -197,8 +207,8 @@ class Controller:
             effect=cfg.effect, background=cfg.background, blur=cfg.blur,
             model=cfg.model.value, mirror=cfg.mirror, paused=self.paused,
             fps=round(fps, 1), published=published, camera=self.camera, output=self.output,
-            state=health.state.value, detail=health.detail, config=self._config_shown(),
-            config_error=self.config_error)
+            pixel_format=cfg.virtual_camera.pixel_format, state=health.state.value,
+            detail=health.detail, config=self._config_shown(), config_error=self.config_error)
 
     def _config_shown(self) -> str:
         """The config file for the status: a file that is not there is not "in use"."""
@@ -243,6 +253,57 @@ class Controller:
                                    f"video path, a colour like '#336699', next or previous)")
             spec = str(path.resolve())
         self._apply(background=spec, effect=BACKGROUND_EFFECT)
+
+    def user_backgrounds(self) -> list[str]:
+        """The backgrounds config.toml lists (those "Remove this background" may take out)."""
+        return [canonical(str(p)) for p in self.config.backgrounds]
+
+    def _file_backgrounds(self, file_cfg: Config) -> dict[str, Any]:
+        """Take the file's new ``backgrounds`` as read: the watcher, reading the file
+        this wrote, then finds nothing new in it (no reload of its own)."""
+        self._file_cfg = (self._file_cfg or Config()).replace(backgrounds=file_cfg.backgrounds)
+        return {"backgrounds": file_cfg.backgrounds}
+
+    def _writable_config(self) -> Path:
+        if self.config_path is None:
+            raise ControlError("no config file to keep the background in (start vcam with "
+                               "--config PATH, or without it for ~/.config/selfiecam)")
+        return self.config_path
+
+    def add_background(self, path: Path) -> None:
+        """Show the image or video ``path`` now and append it to config.toml's
+        ``backgrounds`` (the tray's "Add background…").  ControlError if it is no
+        image or video; ConfigError (file and key named) if config.toml is not valid
+        as it stands, which is then left as it is."""
+        config_path = self._writable_config()
+        path = path.expanduser().resolve()
+        if not path.is_file() or path.suffix.lower() not in MEDIA_EXTENSIONS:
+            raise ControlError(f"{path} is not an image or video file (one of "
+                               f"{', '.join(sorted(MEDIA_EXTENSIONS))})")
+        with self._lock:
+            changes = self._file_backgrounds(add_background(config_path, path))
+            changes["background"] = str(path)
+            if not get_effect(self.config.effect).needs_background:
+                log.info("effect %s shows no background; switching to %s to show %s",
+                         self.config.effect, BACKGROUND_EFFECT, path.name)
+                changes["effect"] = BACKGROUND_EFFECT
+            self._apply(**changes)
+        log.info("added %s to backgrounds in %s", path, config_path)
+
+    def remove_background(self, spec: str) -> None:
+        """Take ``spec`` out of config.toml's ``backgrounds``; if it is showing, the one
+        after it in :meth:`backgrounds` shows instead (as "next" would)."""
+        config_path = self._writable_config()
+        target = canonical(spec)
+        with self._lock:
+            choices = self.backgrounds()
+            changes = self._file_backgrounds(remove_background(config_path, Path(target)))
+            if self.background == target:
+                rest = [c for c in choices if c != target]
+                i = choices.index(target) if target in choices else 0
+                changes["background"] = rest[i % len(rest)] if rest else Config().background
+            self._apply(**changes)
+        log.info("removed %s from backgrounds in %s", target, config_path)
 
     def step_background(self, step: int = 1) -> str:
         """Move ``step`` places through :meth:`backgrounds` (wrapping); returns the new one."""
@@ -347,4 +408,6 @@ def _show(value: object) -> str:
         return value.value
     if isinstance(value, tuple) and len(value) == 3 and all(isinstance(c, int) for c in value):
         return hex_colour(value)
+    if isinstance(value, tuple):  # backgrounds: by name, as the menu shows them
+        return "[" + ", ".join(Path(p).name for p in value) + "]"
     return str(value)

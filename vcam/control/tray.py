@@ -24,15 +24,20 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
 from vcam.config import BLUR_MAX, BLUR_MIN, Config, ModelChoice
 from vcam.control.controller import BLUR_LEVELS, Controller, Status, background_label
 from vcam.control.icon import draw_icon
+from vcam.control.preview import Preview
 from vcam.stages.effects import effect_names, get_effect
 from vcam.system import autostart
+from vcam.system.desktop import WAYLAND_TRAY_NOTE, gnome_on_wayland
+
+if TYPE_CHECKING:
+    from vcam.control.chooser import BackgroundChooser
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +140,8 @@ class Tray:
         self._failed = False
         self._shown: tuple[str, bool, bool] | None = None
         self._status_t = 0.0
+        self._chooser: BackgroundChooser | None = None
+        self.preview = Preview(controller, on_change=self.refresh)
         status = controller.status()
         self.icon = pystray.Icon("selfiecam", self._image(), tooltip(status), self._menu())
         controller.subscribe(self.refresh)
@@ -182,6 +189,8 @@ class Tray:
                  checked=lambda _item: c.config.mirror),
             item("Pause", self._do(lambda: c.set_paused(not c.paused)),
                  checked=lambda _item: c.paused),
+            item("Show preview", self._do(self.preview.toggle),
+                 checked=lambda _item: self.preview.shown),
             sep,
             item("Start at login", self._do(self.toggle_autostart),
                  checked=lambda _item: autostart.is_enabled()),
@@ -197,10 +206,30 @@ class Tray:
     def _background_items(self) -> list[Any]:
         """The Backgrounds submenu, built each time the menu is (the list can change)."""
         c = self.controller
+        item = self._ps.MenuItem
         items = [self._radio(background_label(b), self._do(c.set_background, b),
                              _equals(lambda: c.background, b)) for b in c.backgrounds()]
         return [*items, self._ps.Menu.SEPARATOR,
-                self._ps.MenuItem("Next background", self._do(c.step_background, 1))]
+                item("Next background", self._do(c.step_background, 1)),
+                # A GTK dialog needs GTK's main loop: the gtk and appindicator backends run it.
+                item("Add background…", self._do(self.add_background),
+                     enabled=lambda _item: self.has_gtk and c.config_path is not None),
+                item("Remove this background",
+                     self._do(lambda: c.remove_background(c.background)),
+                     visible=lambda _item: c.background in c.user_backgrounds())]
+
+    @property
+    def has_gtk(self) -> bool:
+        """The backend runs GTK's main loop (dialogs and windows can open from the menu)."""
+        return self.backend in ("gtk", "appindicator")
+
+    def add_background(self) -> None:
+        """"Add background…": GTK's file chooser; the choice goes to the controller."""
+        from vcam.control.chooser import BackgroundChooser
+
+        if self._chooser is None or not self._chooser.open:
+            self._chooser = BackgroundChooser(self.controller.add_background)
+        self._chooser.show()
 
     def status_text(self) -> str:
         """The menu's first line: the state if it is wrong, fps and devices otherwise."""
@@ -282,7 +311,7 @@ class Tray:
     def _restore_sigint(self, handler: Any) -> None:
         """pystray's GLib backends set SIGINT to the default action (kill at once);
         put our handler back, from inside the main loop, so Ctrl+C stops cleanly."""
-        if self.backend not in ("gtk", "appindicator") or not callable(handler):
+        if not self.has_gtk or not callable(handler):
             return
         from gi.repository import GLib
 
@@ -294,6 +323,9 @@ class Tray:
 
 def open_tray(controller: Controller) -> Tray | None:
     """A Tray, or None after a one-line notice when there is no usable tray."""
+    if gnome_on_wayland():
+        # pystray starts fine there, but GNOME shows nothing without the extension.
+        log.info("%s", WAYLAND_TRAY_NOTE)
     pystray, reason = load_pystray()
     if pystray is None:
         log.warning("no tray icon: %s; running headless (control it with `vcam ctl`)", reason)

@@ -28,6 +28,7 @@ from vcam.config import Config, Overrides, load_default, user_config_path
 from vcam.control.controller import Controller
 from vcam.control.ctl import ControlServer, CtlError
 from vcam.control.keys import PreviewKeys
+from vcam.control.notify import Notices, Notifier
 from vcam.control.tray import TrayError, open_tray
 from vcam.control.watch import ConfigWatcher
 from vcam.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, ConfigError, OutputError, SourceError
@@ -183,6 +184,16 @@ def start_services(controller: Controller, config_path: Path) -> list[_Service]:
     return services
 
 
+def start_notices(pipeline: Pipeline, controller: Controller) -> Notifier:
+    """Desktop notifications: the camera or the virtual camera lost and back, a
+    config.toml edit refused (said once in the log where there is no service)."""
+    notifier = Notifier()
+    notices = Notices(notifier)
+    pipeline.add_health_listener(notices.on_health)
+    controller.subscribe(lambda: notices.on_config_error(controller.config_error))
+    return notifier
+
+
 def run(args: argparse.Namespace) -> int:
     """The ``vcam run`` command; returns the exit code."""
     try:
@@ -215,6 +226,7 @@ def _run(args: argparse.Namespace, cfg: Config) -> int:
     pipeline, controller = build(args, cfg, dev)
     keys.controller = controller
     services = start_services(controller, controller.config_path or user_config_path())
+    services.append(start_notices(pipeline, controller))
     watched = dev.output.watched_through
     on_demand = OnDemand(watched, pipeline.set_idle) \
         if watched and cfg.virtual_camera.on_demand else None

@@ -24,6 +24,7 @@ import numpy as np
 from vcam.config import Config
 from vcam.health import Health, HealthCallback, State, overall
 from vcam.live.reconnect import STARTING, ReconnectingOutput, ReconnectingSource
+from vcam.live.viewers import Viewers
 from vcam.slot import LatestSlot
 from vcam.stages.capture import Frame, Source
 from vcam.stages.compositor import Compositor
@@ -111,6 +112,8 @@ class Pipeline:
         self._make_segmenter = segmenter
         self.output: Output = output if reopen_output is None else ReconnectingOutput(
             reopen_output, output, on_health=self._reporter("output"))
+        self.viewers = Viewers()
+        """Outputs fed the same frames beside ``output`` (the tray's preview window)."""
         self.width, self.height = source.width, source.height
         self.fps = fps or cfg.virtual_camera.fps or source.fps or 30.0
         self.max_frames = max_frames
@@ -218,6 +221,7 @@ class Pipeline:
             log.warning("thread %s did not stop in time", t.name)
         if self._threads[2].ident is None:
             self.output.close()  # never started: nobody else will close it
+            self.viewers.close()
         self.done.set()
 
     def stuck_threads(self) -> list[threading.Thread]:
@@ -358,12 +362,14 @@ class Pipeline:
                         self.stats.skipped += version - seen - 1
                     seen = version
                     last_frame_t = time.monotonic()
-                    last = self._publish(comp, frame, period)
+                    last = shown = self._publish(comp, frame, period)
                     repeats = 0
                 else:
-                    self.output.send(self._filler(stills, last, last_frame_t))
+                    shown = self._filler(stills, last, last_frame_t)
+                    self.output.send(shown)
                     repeats += 1
                     self.stats.repeated += 1
+                self.viewers.feed(shown)
                 sent_t = time.monotonic()
                 self.stats.published += 1
                 if self.max_frames is not None and self.stats.published >= self.max_frames:
@@ -371,6 +377,7 @@ class Pipeline:
                     self.done.set()
         finally:
             comp.close()
+            self.viewers.close()
             # The thread that used the output closes it: GUI toolkits (the preview window)
             # hang when a window is closed from another thread.
             self.output.close()

@@ -23,8 +23,9 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from vcam.config import VirtualCameraConfig
+from vcam.config import PIXEL_FORMATS, VirtualCameraConfig
 from vcam.errors import OutputError
+from vcam.stages.encode import FfmpegSink, OpenCvWriter, ffmpeg
 from vcam.stages.placeholder import caption
 
 log = logging.getLogger(__name__)
@@ -149,11 +150,6 @@ def find_labelled_device(label: str, sysfs: Path = V4L2_SYSFS) -> str:
         f"(or record to a file instead: vcam run --output demo.mp4)")
 
 
-PIXEL_FORMATS = ("yuyv", "i420", "bgr")
-"""What the virtual camera carries.  YUYV is what Chrome, Firefox and Zoom read most
-reliably from v4l2loopback; I420 is the other common one; "bgr" leaves the conversion
-(to I420) to pyvirtualcam."""
-
 _CONVERSIONS = {"yuyv": cv2.COLOR_BGR2YUV_YUY2, "i420": cv2.COLOR_BGR2YUV_I420}
 
 
@@ -216,16 +212,22 @@ class VirtualCamera:
 
 
 class FileOutput:
-    """Records the stream to a video file (mp4v), for demos and tests."""
+    """Records the stream to a video file: H.264 through ffmpeg (the writer ``vcam
+    apply`` uses) where ffmpeg is installed, so browsers play the recording; else
+    OpenCV's mp4v, with a warning saying how to get H.264."""
 
     def __init__(self, path: Path, width: int, height: int, fps: float) -> None:
         self.path = path
-        fourcc = {".avi": "MJPG", ".mkv": "MJPG"}.get(path.suffix.lower(), "mp4v")
-        self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*fourcc), fps,
-                                       (width, height))
-        if not self._writer.isOpened():
-            raise OutputError(f"cannot write video to {path} (use a .mp4 or .avi file name)")
-        self.description = f"file {path} ({width}x{height}@{fps:g})"
+        self._writer: FfmpegSink | OpenCvWriter
+        if ffmpeg() is not None:
+            self._writer = FfmpegSink(path, width, height, fps, 3, live=True)
+            codec = "H.264"
+        else:
+            log.warning("ffmpeg not found: recording %s as MPEG-4 Part 2, which browsers do "
+                        "not play; for H.264: sudo apt install ffmpeg", path)
+            self._writer = OpenCvWriter(path, width, height, fps)
+            codec = "mp4v"
+        self.description = f"file {path} ({width}x{height}@{fps:g}, {codec})"
         self.label = f"file {path.name}"
         self.reconnects = False
         self.watched_through: str | None = None
@@ -242,21 +244,40 @@ class FileOutput:
         return cls(path, r.width, r.height, r.fps)
 
     def send(self, frame: np.ndarray) -> None:
-        self._writer.write(frame)
+        self._writer.send(frame)
 
     def close(self) -> None:
-        self._writer.release()
+        self._writer.close()
+
+
+PREVIEW_TITLE = "SelfieCam preview"
+
+
+def no_display() -> bool:
+    """True where a window cannot open.  Qt then aborts the whole process (exit 134,
+    a core dump and a message about reinstalling), so callers say so first."""
+    return (platform.system() == "Linux" and not os.environ.get("DISPLAY")
+            and not os.environ.get("WAYLAND_DISPLAY"))
+
+
+class WindowClosed(OutputError):
+    """The user closed a ``closable`` preview window."""
 
 
 class WindowOutput:
     """An OpenCV preview window.  Key presses go to ``on_key`` (one character);
-    ``caption()`` (effect, fps...) is drawn in a corner, refreshed twice a second."""
+    ``caption()`` (effect, fps...) is drawn in a corner, refreshed twice a second.
+    ``closable``: once the user has closed the window, ``send`` raises
+    :class:`WindowClosed` instead of opening it again."""
+
+    LABEL = "preview window"
 
     def __init__(self, title: str, on_key: Callable[[str], None] | None = None,
-                 caption: Callable[[], str] | None = None) -> None:
+                 caption: Callable[[], str] | None = None, *, closable: bool = False) -> None:
         self.title = title
+        self.closable = closable
         self.description = f"window {title!r}"
-        self.label = "preview window"
+        self.label = self.LABEL
         self.reconnects = False
         self.watched_through: str | None = None
         self._on_key = on_key
@@ -267,14 +288,11 @@ class WindowOutput:
 
     @classmethod
     def open(cls, spec: str, r: OutputRequest) -> WindowOutput:
-        # Without a display, Qt aborts the whole process (exit 134, a core dump and a
-        # message about reinstalling): say what is wrong instead.
-        if (platform.system() == "Linux" and not os.environ.get("DISPLAY")
-                and not os.environ.get("WAYLAND_DISPLAY")):
+        if no_display():
             raise OutputError("--output window needs a display, and there is none here "
                               "(DISPLAY and WAYLAND_DISPLAY are not set); record to a file "
                               "instead: --output demo.mp4")
-        return cls("SelfieCam preview", r.on_key, r.caption)
+        return cls(PREVIEW_TITLE, r.on_key, r.caption)
 
     def send(self, frame: np.ndarray) -> None:
         if self._caption is not None:
@@ -292,6 +310,15 @@ class WindowOutput:
         key = cv2.waitKey(1) & 0xFF
         if key != 0xFF and self._on_key is not None:
             self._on_key(chr(key))
+        if self.closable and not self._visible():
+            self._opened = False  # the toolkit has destroyed it already
+            raise WindowClosed(f"the {self.title} window was closed")
+
+    def _visible(self) -> bool:
+        try:
+            return cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) >= 1
+        except cv2.error:  # Qt: the window closed by the user is gone altogether
+            return False
 
     def close(self) -> None:
         if self._opened:

@@ -19,8 +19,8 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +28,7 @@ from vcam.config import Config, ConfigError, load_default, user_config_path
 
 if TYPE_CHECKING:
     from vcam.system.devices import VideoDevice
+    from vcam.system.publishing import Ask
 
 OPENCV_FIX = "pip install --force-reinstall --no-deps opencv-contrib-python"
 VIDEO_GROUP_FIX = "sudo usermod -aG video $USER, then log out and back in"
@@ -139,8 +140,14 @@ def check_camera(cfg: Config, devices: list[VideoDevice],
     return Check("camera", Status.OK, detail)
 
 
+NO_MODULES_FIX = ("use a distribution kernel (one that loads modules, as a normal desktop "
+                  "install has), or a kernel with v4l2loopback built in; meanwhile "
+                  "`vcam run --output window` or `--output FILE.mp4` work")
+
+
 def check_virtual_camera(cfg: Config, devices: list[VideoDevice],
-                         held: Callable[[str], list[str]], sys_root: Path) -> Check:
+                         held: Callable[[str], list[str]], sys_root: Path,
+                         proc_root: Path = Path("/proc")) -> Check:
     """The v4l2loopback device SelfieCam publishes to: present, label, exclusive_caps, users."""
     from vcam.stages.outputs import SETUP_COMMAND
     from vcam.system.devices import Kind, our_device
@@ -157,6 +164,13 @@ def check_virtual_camera(cfg: Config, devices: list[VideoDevice],
                    + ", ".join(f"{d.path} ({d.label})" for d in loops))
         elif (sys_root / "module" / "v4l2loopback").is_dir():
             why = "v4l2loopback is loaded but made no devices"
+        elif not (proc_root / "modules").exists():
+            # The setup script's own test: without /proc/modules the kernel has no
+            # module support, so running it could only fail after installing packages.
+            return Check(name, Status.FAIL,
+                         f"no {vc.name!r} device, and this kernel ({os.uname().release}) "
+                         f"cannot load modules (no {proc_root / 'modules'}), so "
+                         f"v4l2loopback cannot be loaded here", NO_MODULES_FIX)
         else:
             why = f"no {vc.name!r} device: the v4l2loopback module is not loaded"
         return Check(name, Status.FAIL, why, SETUP_COMMAND)
@@ -252,6 +266,26 @@ def check_tray() -> Check:
                  PYGOBJECT_FIX)
 
 
+def on_gnome_wayland(tray: Check, env: Mapping[str, str] = os.environ) -> Check:
+    """The tray check, plus what GNOME on Wayland needs before any tray icon shows."""
+    from vcam.system.desktop import (
+        WAYLAND_TRAY_FIX,
+        WAYLAND_TRAY_NOTE,
+        appindicator_extension_installed,
+        gnome_on_wayland,
+    )
+
+    if not gnome_on_wayland(env):
+        return tray
+    if appindicator_extension_installed(env):
+        return replace(tray, detail=tray.detail + "; GNOME on Wayland: the AppIndicator "
+                                                  "extension is installed (no icon? enable it "
+                                                  "in Extensions; `vcam ctl` works regardless)")
+    fix = f"{tray.fix}\n{WAYLAND_TRAY_FIX}" if tray.fix and tray.status is not Status.OK \
+        else WAYLAND_TRAY_FIX
+    return Check(tray.name, Status.WARN, f"{tray.detail}; {WAYLAND_TRAY_NOTE}", fix)
+
+
 def check_ffmpeg() -> Check:
     """ffmpeg is not needed by ``vcam run``; it is the independent consumer that checks it."""
     exe = shutil.which("ffmpeg")
@@ -307,7 +341,8 @@ def check_opencv() -> Check:
     return Check("opencv", Status.OK, f"cv2 {cv2.__version__} with contrib (cv2.ximgproc)")
 
 
-def run_checks(config: Path | None, sys_root: Path = Path("/sys")) -> list[Check]:
+def run_checks(config: Path | None, sys_root: Path = Path("/sys"),
+               proc_root: Path = Path("/proc"), ask: Ask | None = None) -> list[Check]:
     """Every check, in the order they are printed."""
     config_check, cfg = check_config(config)
     checks: list[Check] = []
@@ -317,20 +352,24 @@ def run_checks(config: Path | None, sys_root: Path = Path("/sys")) -> list[Check
     else:
         try:
             from vcam.system.devices import list_devices, open_by
+            from vcam.system.publishing import ask_daemon, check_publishing
         except ImportError as e:
             fail = Check("devices", Status.FAIL, f"cannot inspect video devices: {e}",
                          OPENCV_FIX)
             checks.append(fail)
         else:
             devices = list_devices(sys_root)
+            ask = ask or ask_daemon
             users = open_by([d.path for d in devices])
 
             def held(path: str) -> list[str]:
                 return [str(h) for h in users.get(path, []) if h.pid != os.getpid()]
 
             checks.append(check_camera(cfg, devices, held))
-            checks.append(check_virtual_camera(cfg, devices, held, sys_root))
-    checks += [check_tray(), check_ffmpeg(), config_check, check_models(), check_opencv()]
+            checks.append(check_virtual_camera(cfg, devices, held, sys_root, proc_root))
+            checks.append(Check("publishing", Status.OK, *check_publishing(cfg, devices, ask)))
+    checks += [on_gnome_wayland(check_tray()), check_ffmpeg(), config_check, check_models(),
+               check_opencv()]
     return checks
 
 
@@ -339,8 +378,10 @@ def format_report(checks: list[Check]) -> str:
     lines = []
     for c in checks:
         lines.append(f"{c.status.value:<5} {c.name}: {c.detail}")
-        if c.fix and c.status is not Status.OK:
-            lines += [f"      fix: {line}" if i == 0 else f"           {line}"
+        if c.fix:  # for a check that is ok: what to try if an application misbehaves
+            label = "note" if c.status is Status.OK else "fix"
+            indent = " " * (len(label) + 8)
+            lines += [f"      {label}: {line}" if i == 0 else f"{indent}{line}"
                       for i, line in enumerate(c.fix.splitlines())]
     failed = [c.name for c in checks if c.status is Status.FAIL]
     lines.append(f"{len(failed)} check(s) failed ({', '.join(failed)}): `vcam run` would not "
