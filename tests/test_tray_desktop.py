@@ -135,17 +135,32 @@ def test_add_background_from_the_tray_menu(desktop: dict[str, str], tmp_path: Pa
         subprocess.run(["xdotool", "key", *["Down"] * 6, "Right", "Up", "Return"],
                        env=desktop, check=True, timeout=10)
         dialog = wait_for_window(desktop, r'(0x[0-9a-f]+) "Add a background to SelfieCam"')
-        time.sleep(0.5)  # let it map and draw
-        # No window manager here gives it the keyboard: focus it, as a click would.
-        subprocess.run(["xdotool", "windowfocus", str(int(dialog.group(1), 16))], env=desktop,
-                       timeout=10)
-        subprocess.run(["xdotool", "type", "--delay", "20", str(picture)], env=desktop,
-                       check=True, timeout=30)
-        subprocess.run(["xdotool", "key", "Return"], env=desktop, check=True, timeout=10)
-        deadline = time.monotonic() + 10
-        while (status := daemon.ctl("status")["status"])["background"] != str(picture):
-            assert time.monotonic() < deadline, status
-            time.sleep(0.05)
+        wid = str(int(dialog.group(1), 16))
+        # Typed keys are lost until it is mapped, which takes a while on a busy machine.
+        deadline = time.monotonic() + 30
+        while "IsViewable" not in subprocess.run(["xwininfo", "-id", wid], env=desktop,
+                                                 capture_output=True, text=True,
+                                                 timeout=10).stdout:
+            assert time.monotonic() < deadline, "the chooser was never mapped"
+            time.sleep(0.1)
+        time.sleep(0.5)  # let it draw
+        # As a user would: focus it (no window manager here gives it the keyboard),
+        # Ctrl+L for the location entry, the path, Enter; and again while the dialog
+        # is still there (the first Enter is often taken by the entry's completion
+        # list, and a busy machine may lose keys).
+        for _attempt in range(3):
+            subprocess.run(["xdotool", "windowfocus", "--sync", wid], env=desktop, timeout=10)
+            subprocess.run(["xdotool", "key", "ctrl+l"], env=desktop, check=True, timeout=10)
+            subprocess.run(["xdotool", "type", "--delay", "20", str(picture)], env=desktop,
+                           check=True, timeout=30)
+            subprocess.run(["xdotool", "key", "Return"], env=desktop, check=True, timeout=10)
+            deadline = time.monotonic() + 10
+            while ((status := daemon.ctl("status")["status"])["background"] != str(picture)
+                   and time.monotonic() < deadline):
+                time.sleep(0.05)
+            if status["background"] == str(picture):
+                break
+        assert status["background"] == str(picture), status
     finally:
         daemon.close()
     assert status["effect"] == "replace"
