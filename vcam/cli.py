@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from vcam import __version__
 from vcam.config import BLUR_MAX, BLUR_MIN, PIXEL_FORMATS, Config, ModelChoice, Quality, Runtime
 from vcam.stages.effects import effect_names, get_effect
+from vcam.stages.looks import LOOKS, look_names
 
 CONFIG_HELP = "config file (default: ~/.config/selfiecam/config.toml if it exists)"
 
@@ -51,6 +52,11 @@ def add_picture_options(p: argparse.ArgumentParser, *, extra_effects: Sequence[s
                    help=f"segmentation model (default: the config's, else {d.model})")
     p.add_argument("--runtime", choices=[r.value for r in Runtime],
                    help=f"what runs the model (default: the config's, else {d.runtime})")
+    p.add_argument("--looks", metavar="LIST",
+                   help="studio looks on top of the effect, comma-separated, each with an "
+                        "optional strength 0..100 (0: off), or none: "
+                        + "; ".join(f"{n}: {LOOKS[n].help}" for n in look_names())
+                        + " (e.g. frame,light=60; default: the config's [looks], else none)")
     p.add_argument("--verbose", "-v", action="store_true",
                    help="debug logging, including MediaPipe's own")
 

@@ -26,6 +26,7 @@ from vcam.control.userconfig import add_background, remove_background
 from vcam.errors import ConfigError
 from vcam.health import Health, HealthCallback, State, overall
 from vcam.stages.effects import effect_names, get_effect
+from vcam.stages.looks import LooksConfig
 from vcam.stages.media import MEDIA_EXTENSIONS
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LIVE_FIELDS = ("effect", "model", "mirror", "background", "backgrounds", "blur", "key_colour",
-               "log_level", "refine")
+               "log_level", "refine", "looks")
 """Config fields that change on the next frame; camera and virtual camera need a restart."""
 
 BACKGROUND_EFFECT = "replace"
@@ -95,6 +96,8 @@ class Status:
     """What goes with the state: the error, the device, when it is retried."""
     config: str
     config_error: str
+    looks: str = "none"
+    """The looks switched on, with their strengths: ``frame 50, light 75``, or ``none``."""
 
     @property
     def health(self) -> Health:
@@ -208,7 +211,8 @@ class Controller:
             model=cfg.model.value, mirror=cfg.mirror, paused=self.paused,
             fps=round(fps, 1), published=published, camera=self.camera, output=self.output,
             pixel_format=cfg.virtual_camera.pixel_format, state=health.state.value,
-            detail=health.detail, config=self._config_shown(), config_error=self.config_error)
+            detail=health.detail, config=self._config_shown(), config_error=self.config_error,
+            looks=_show(cfg.looks))
 
     def _config_shown(self) -> str:
         """The config file for the status: a file that is not there is not "in use"."""
@@ -320,6 +324,15 @@ class Controller:
             raise ControlError(f"blur must be from {BLUR_MIN} to {BLUR_MAX}, got {blur}")
         self._apply(blur=blur)
 
+    def set_look(self, name: str, *, on: bool | None = None,
+                 strength: int | None = None) -> None:
+        """Switch look ``name`` (vcam.stages.looks) on or off and/or set its strength."""
+        try:
+            looks = self.config.looks.with_look(name, on=on, strength=strength)
+        except ValueError as e:
+            raise ControlError(str(e)) from None
+        self._apply(looks=looks)
+
     def set_model(self, model: ModelChoice | str) -> None:
         self._apply(model=_member(ModelChoice, model, "model"))
 
@@ -406,6 +419,8 @@ def _member(kind: type[E], value: E | str, what: str) -> E:
 def _show(value: object) -> str:
     if isinstance(value, ModelChoice):
         return value.value
+    if isinstance(value, LooksConfig):
+        return ", ".join(f"{n} {value.strength(n)}" for n in value.enabled()) or "none"
     if isinstance(value, tuple) and len(value) == 3 and all(isinstance(c, int) for c in value):
         return hex_colour(value)
     if isinstance(value, tuple):  # backgrounds: by name, as the menu shows them
