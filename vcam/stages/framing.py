@@ -155,6 +155,11 @@ class Framer:
         if off > (zone * REAIM if self.moving else zone):
             self.aim = target
             self.moving = True
+            # Moving away from the new aim would carry the crop past it and back:
+            # stop that way at once instead (no overshoot).
+            vx, vy, vh = (v if v * (g - x) > 0 else 0.0
+                          for x, v, g in zip(self.pos, self.vel, target, strict=True))
+            self.vel = (vx, vy, vh)
 
     def _step(self, dt: float) -> None:
         s = self.settings

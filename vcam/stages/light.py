@@ -36,10 +36,11 @@ FACE_SECONDS = 0.5
 so the light does not flicker with the mask."""
 TOUCHUP_FACE_WIDTH = 80
 """The skin is smoothed with the face shrunk to about this many pixels wide."""
-SKIN_CR, SKIN_CB = (135, 172), (77, 130)
+SKIN_CR, SKIN_CB = (133, 180), (75, 135)
 """YCrCb chroma of skin (of any tone: skin differs mostly in brightness)."""
-EDGE_LEVEL = 24.0
-"""A grey-level gradient (Sobel, at the working size) above this is an edge, kept."""
+EDGE_LEVEL = 60.0
+"""A grey-level gradient (Sobel, at the working size) above this is a feature's edge
+(lids, lips, nostrils), kept; wrinkles and blemishes are fainter, and smoothed."""
 
 
 def face_brightness(frame: np.ndarray, alpha: np.ndarray, fig: Figure) -> float | None:
@@ -58,8 +59,9 @@ def gamma_for(face: float, target: float, strength: int) -> float:
     way to ``target`` (1: leave it; a face already that bright is left)."""
     if face >= target:
         return 1.0
-    full = math.log(target / 255) / math.log(max(face, 4.0) / 255)
-    return 1.0 - (1.0 - max(full, MIN_GAMMA)) * strength / 100
+    face = max(face, 4.0)
+    aim = face + (target - face) * strength / 100
+    return max(MIN_GAMMA, math.log(aim / 255) / math.log(face / 255))
 
 
 def _aligned(box: tuple[int, int, int, int], k: int, width: int, height: int
@@ -136,7 +138,7 @@ def skin_weight(small: np.ndarray, a: np.ndarray, strength: int) -> np.ndarray:
     y = ycc[..., 0]
     if int(np.count_nonzero(skin)) < 16:
         return np.zeros_like(skin)
-    floor = 0.7 * float(np.median(y[skin > 0]))
+    floor = 0.55 * float(np.median(y[skin > 0]))
     gx = cv2.Sobel(y, cv2.CV_16S, 1, 0)
     gy = cv2.Sobel(y, cv2.CV_16S, 0, 1)
     edge = cv2.add(cv2.convertScaleAbs(gx), cv2.convertScaleAbs(gy)) > EDGE_LEVEL * 2
@@ -166,6 +168,14 @@ def smooth_skin(work: np.ndarray, alpha: np.ndarray, fig: Figure, strength: int
     small = shrink(roi, size)
     a = shrink(alpha[rows, cols], size)
     weight = skin_weight(small, a, strength)
+    x0s, y0s = cols.start, rows.start
+    if fig.heads[1] - fig.heads[0] < 1.6 * fig.head:  # one head: only its face, not hair
+        face = np.zeros_like(weight)
+        centre = (round(((fig.heads[0] + fig.heads[1]) / 2 - x0s) / k),
+                  round((fig.face_y + 0.15 * fig.head - y0s) / k))
+        axes = (round(0.45 * fig.head / k), round(0.62 * fig.head / k))
+        cv2.ellipse(face, centre, axes, 0, 0, 360, 255, -1)
+        weight = cv2.min(weight, cv2.GaussianBlur(face, (0, 0), max(1.0, axes[0] / 6)))
     smooth = cv2.bilateralFilter(small, 7, 12 + 0.4 * strength, 3)
     up = cv2.resize(smooth, (rw, rh), interpolation=cv2.INTER_LINEAR)
     roi[:] = blend(up, roi, cv2.resize(weight, (rw, rh), interpolation=cv2.INTER_LINEAR))
