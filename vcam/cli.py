@@ -167,9 +167,13 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--sizes", nargs="+", metavar="WxH",
                    help="frame sizes (default: 640x480 1280x720 1920x1080)")
     b.add_argument("--effects", metavar="LIST",
-                   help="comma-separated effects (default: every effect that needs a mask)")
+                   help="comma-separated effects, each optionally with looks on: "
+                        "blur+frame+light+touchup (default: every effect that needs a mask)")
     b.add_argument("--frames", type=_positive, default=100, metavar="N",
                    help="frames timed per size and effect (default: 100)")
+    b.add_argument("--inset", type=float, default=1.0, metavar="F",
+                   help="shrink the clip to F (0.2..1) in a grey frame, a person sitting "
+                        "back, so the frame look has something to crop (default: 1)")
     b.add_argument("--no-reference", action="store_true", help="skip the naive pipeline")
     b.add_argument("--model", choices=[m.value for m in ModelChoice],
                    help="segmentation model (default: the config default, general)")

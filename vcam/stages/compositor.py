@@ -168,10 +168,11 @@ class Compositor:
         ``alpha`` (None: no mask, the frame passes through); ``frames`` and ``alphas``
         hold copies of them already shrunk.  Live, the looks follow the wall clock;
         files, ``t``."""
-        def effect(f: np.ndarray) -> np.ndarray:
+        def effect(f: np.ndarray, a: np.ndarray | None) -> np.ndarray:
             # A look that lit or smoothed the person made a new frame: its shrunk
             # copies are not the camera frame's.
-            return self._effect(f, alpha, t, frames if f is frame else None, alphas)
+            return self._effect(f, a, t, frames if f is frame else None,
+                                alphas if a is alpha else None)
 
         try:
             out = self.looks.run(frame, alpha, time.monotonic() if self.live else t, effect)

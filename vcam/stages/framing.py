@@ -13,7 +13,8 @@ towards it over time:
 - nobody there for :data:`ABSENT_SECONDS`: back to the full frame.
 
 A still picture (``vcam apply`` on a photo) is framed at once.  Effects are
-applied before the crop, at the camera's resolution; the crop is one resize.
+applied to the crop's part of the camera frame, at the camera's resolution; the
+crop is then one resize (:func:`enlarge`).
 """
 
 from __future__ import annotations
@@ -87,14 +88,12 @@ def crop_rect(crop: Crop, width: int, height: int) -> tuple[int, int, int, int]:
     return (x0, y0, w, h)
 
 
-def apply_crop(image: np.ndarray, rect: tuple[int, int, int, int]) -> np.ndarray:
-    """``image``'s ``rect`` scaled back to ``image``'s size: one resize; the image itself
-    (not a copy) when the rect is all of it."""
-    x0, y0, w, h = rect
-    ih, iw = image.shape[:2]
-    if (w, h) == (iw, ih):
+def enlarge(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` (a crop) scaled to ``size`` (width, height): one bilinear resize; the
+    image itself when it is that size already."""
+    if (image.shape[1], image.shape[0]) == size:
         return image
-    return cv2.resize(image[y0:y0 + h, x0:x0 + w], (iw, ih), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
 
 
 def _spring(x: float, v: float, goal: float, omega: float, dt: float) -> tuple[float, float]:

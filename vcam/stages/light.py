@@ -45,7 +45,7 @@ EDGE_LEVEL = 60.0
 
 def face_brightness(frame: np.ndarray, alpha: np.ndarray, fig: Figure) -> float | None:
     """The mean grey level of the person inside the heads' box (sampled on a grid)."""
-    x0, y0, x1, y1 = fig.head_box
+    x0, y0, x1, y1 = (max(0, v) for v in fig.head_box)
     s = max(1, grid_step(frame.shape[1]) // 4)
     a = alpha[y0:y1:s, x0:x1:s] > 127
     if int(a.sum()) < 8:
@@ -68,7 +68,7 @@ def _aligned(box: tuple[int, int, int, int], k: int, width: int, height: int
              ) -> tuple[slice, slice]:
     """``box`` grown to whole multiples of ``k`` inside the frame."""
     x0, y0, x1, y1 = box
-    x0, y0 = x0 // k * k, y0 // k * k
+    x0, y0 = max(0, x0) // k * k, max(0, y0) // k * k
     x1 = min(width // k * k, -(-x1 // k) * k)
     y1 = min(height // k * k, -(-y1 // k) * k)
     return slice(y0, y1), slice(x0, x1)
@@ -149,6 +149,25 @@ def skin_weight(small: np.ndarray, a: np.ndarray, strength: int) -> np.ndarray:
     return cv2.convertScaleAbs(weight, alpha=0.9 * strength / 100)
 
 
+def face_area(fig: Figure, width: int, height: int
+              ) -> tuple[tuple[int, int, int, int], tuple[float, float, float, float] | None]:
+    """The box (x0, y0, x1, y1) to smooth in, and for a single head the face's ellipse
+    (centre x, y, semi-axes) in it, so that hair of a skin-like colour is left alone;
+    several heads side by side: their box, by colour alone."""
+    if fig.heads[1] - fig.heads[0] < 1.6 * fig.head:
+        cx, cy = (fig.heads[0] + fig.heads[1]) / 2, fig.face_y + 0.15 * fig.head
+        ax, ay = 0.45 * fig.head, 0.62 * fig.head
+        box = (round(cx - 1.1 * ax), round(cy - 1.1 * ay), round(cx + 1.1 * ax),
+               round(cy + 1.1 * ay))
+        ellipse: tuple[float, float, float, float] | None = (cx, cy, ax, ay)
+    else:
+        x0, y0, x1, y1 = fig.head_box
+        pad = round(0.15 * fig.head)
+        box, ellipse = (x0 - pad, y0, x1 + pad, round(y1 + 0.3 * fig.head_height)), None
+    x0, y0, x1, y1 = box
+    return (max(0, x0), max(0, y0), min(width, x1), min(height, y1)), ellipse
+
+
 def smooth_skin(work: np.ndarray, alpha: np.ndarray, fig: Figure, strength: int
                 ) -> np.ndarray:
     """Smooth the skin of the faces in ``work`` (in place); returns it."""
@@ -156,25 +175,21 @@ def smooth_skin(work: np.ndarray, alpha: np.ndarray, fig: Figure, strength: int
         return work
     h, w = work.shape[:2]
     k = max(1, round(fig.head / TOUCHUP_FACE_WIDTH))
-    x0, y0, x1, y1 = fig.head_box
-    pad = round(0.15 * fig.head)
-    rows, cols = _aligned((max(0, x0 - pad), y0, min(w, x1 + pad),
-                           min(h, round(y1 + 0.3 * fig.head_height))), k, w, h)
+    box, ellipse = face_area(fig, w, h)
+    rows, cols = _aligned(box, k, w, h)
     roi = work[rows, cols]
     rh, rw = roi.shape[:2]
     if rh < 4 * k or rw < 4 * k:
         return work
     size = (rw // k, rh // k)
     small = shrink(roi, size)
-    a = shrink(alpha[rows, cols], size)
-    weight = skin_weight(small, a, strength)
-    x0s, y0s = cols.start, rows.start
-    if fig.heads[1] - fig.heads[0] < 1.6 * fig.head:  # one head: only its face, not hair
+    weight = skin_weight(small, shrink(alpha[rows, cols], size), strength)
+    if ellipse is not None:
+        cx, cy, ax, ay = ellipse
         face = np.zeros_like(weight)
-        centre = (round(((fig.heads[0] + fig.heads[1]) / 2 - x0s) / k),
-                  round((fig.face_y + 0.15 * fig.head - y0s) / k))
-        axes = (round(0.45 * fig.head / k), round(0.62 * fig.head / k))
-        cv2.ellipse(face, centre, axes, 0, 0, 360, 255, -1)
+        axes = (round(ax / k), round(ay / k))
+        cv2.ellipse(face, (round((cx - cols.start) / k), round((cy - rows.start) / k)), axes,
+                    0, 0, 360, 255, -1)
         weight = cv2.min(weight, cv2.GaussianBlur(face, (0, 0), max(1.0, axes[0] / 6)))
     smooth = cv2.bilateralFilter(small, 7, 12 + 0.4 * strength, 3)
     up = cv2.resize(smooth, (rw, rh), interpolation=cv2.INTER_LINEAR)

@@ -25,7 +25,7 @@ from typing import Protocol
 import numpy as np
 
 from vcam.stages.figure import Figure, find_figure
-from vcam.stages.framing import Framer, FrameSettings, apply_crop
+from vcam.stages.framing import Framer, FrameSettings, enlarge
 from vcam.stages.light import StudioLight, lift, smooth_skin, spotlight
 from vcam.tables import within
 
@@ -169,7 +169,8 @@ LOOK_LEVELS = {"Subtle": 25, "Medium": 50, "Strong": 75, "Full": 100}
 
 
 class FrameLook:
-    """``frame``: the crop, after the effect (the effect sees the whole frame)."""
+    """``frame``: where the crop is; :class:`LookChain` runs the rest of the picture in
+    it, and enlarges the result."""
 
     def __init__(self, cfg: LooksConfig, width: int, height: int, still: bool) -> None:
         self.framer = Framer(width, height, self._settings(cfg), still=still)
@@ -189,8 +190,11 @@ class FrameLook:
 
     def after(self, out: np.ndarray, alpha: np.ndarray | None, fig: Figure | None,
               t: float) -> np.ndarray:
-        rect = self.framer.current() if alpha is None else self.framer.rect(fig, t)
-        return apply_crop(out, rect)
+        return out
+
+    def rect(self, fig: Figure | None, t: float, masked: bool) -> tuple[int, int, int, int]:
+        """The crop for this frame (``masked`` False: no mask yet, it stays put)."""
+        return self.framer.rect(fig, t) if masked else self.framer.current()
 
 
 class LightLook:
@@ -282,24 +286,36 @@ class LookChain:
         return self._states[name]
 
     def run(self, frame: np.ndarray, alpha: np.ndarray | None, t: float,
-            effect: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-        """``effect`` of ``frame`` with the enabled looks around it (``alpha`` None:
-        no mask yet, only the crop is kept where it was)."""
+            effect: Callable[[np.ndarray, np.ndarray | None], np.ndarray]) -> np.ndarray:
+        """``effect(frame, alpha)`` with the enabled looks around it (``alpha`` None: no
+        mask yet, only the crop is kept where it was).
+
+        With the framing on, everything runs on the crop's part of the camera frame
+        (camera pixels: the edges stay sharp, and the effect's cost shrinks with the
+        crop), and the result is enlarged to the frame's size: one resize."""
         names = self.active
         if not names:
-            return effect(frame)
+            return effect(frame, alpha)
         h, w = frame.shape[:2]
         looks = [(LOOKS[n], self._state(n, w, h)) for n in names]
         fig = find_figure(alpha) if alpha is not None else None
+        framing = self._states.get("frame")
+        rect = (framing.rect(fig, t, alpha is not None) if isinstance(framing, FrameLook)
+                else (0, 0, w, h))
+        x0, y0, cw, ch = rect
+        if (cw, ch) != (w, h):
+            frame = frame[y0:y0 + ch, x0:x0 + cw]
+            alpha = alpha[y0:y0 + ch, x0:x0 + cw] if alpha is not None else None
+            fig = fig.shifted(-x0, -y0) if fig is not None else None
         work = frame
         if alpha is not None and any(spec.touches_person for spec, _ in looks):
             work = frame.copy()
             for _, look in looks:
                 look.before(work, alpha, fig, t)
-        out = effect(work)
+        out = effect(work, alpha)
         for _, look in looks:
             out = look.after(out, alpha, fig, t)
-        return out
+        return enlarge(out, (w, h))
 
 
 for _spec in (
