@@ -53,13 +53,6 @@ class Figure:
     heads: tuple[int, int]
     box: tuple[int, int, int, int]
 
-    def shifted(self, dx: int, dy: int) -> Figure:
-        """The same people in a picture whose origin is moved by (-dx, -dy): a crop's."""
-        x0, y0, x1, y1 = self.box
-        return Figure(top=self.top + dy, head=self.head, left=self.left + dx,
-                      right=self.right + dx, heads=(self.heads[0] + dx, self.heads[1] + dx),
-                      box=(x0 + dx, y0 + dy, x1 + dx, y1 + dy))
-
     @property
     def head_height(self) -> float:
         return self.head * HEAD_ASPECT

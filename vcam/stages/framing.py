@@ -13,8 +13,8 @@ towards it over time:
 - nobody there for :data:`ABSENT_SECONDS`: back to the full frame.
 
 A still picture (``vcam apply`` on a photo) is framed at once.  Effects are
-applied to the crop's part of the camera frame, at the camera's resolution; the
-crop is then one resize (:func:`enlarge`).
+applied before the crop, at the camera's resolution; the crop is one resize
+(:func:`enlarge`).
 """
 
 from __future__ import annotations

@@ -169,8 +169,8 @@ LOOK_LEVELS = {"Subtle": 25, "Medium": 50, "Strong": 75, "Full": 100}
 
 
 class FrameLook:
-    """``frame``: where the crop is; :class:`LookChain` runs the rest of the picture in
-    it, and enlarges the result."""
+    """``frame``: where the crop is; :class:`LookChain` cuts it out of the finished
+    picture and enlarges it."""
 
     def __init__(self, cfg: LooksConfig, width: int, height: int, still: bool) -> None:
         self.framer = Framer(width, height, self._settings(cfg), still=still)
@@ -290,23 +290,16 @@ class LookChain:
         """``effect(frame, alpha)`` with the enabled looks around it (``alpha`` None: no
         mask yet, only the crop is kept where it was).
 
-        With the framing on, everything runs on the crop's part of the camera frame
-        (camera pixels: the edges stay sharp, and the effect's cost shrinks with the
-        crop), and the result is enlarged to the frame's size: one resize."""
+        The effect sees the whole camera frame, and the crop comes last, as one
+        resize.  (Running the effect on the crop's part only was measured slower:
+        at a crop size that is no whole multiple of the effects' working sizes,
+        their fast paths fall away, 5.4 instead of 5.0 ms CPU for blur at 1080p.)"""
         names = self.active
         if not names:
             return effect(frame, alpha)
         h, w = frame.shape[:2]
         looks = [(LOOKS[n], self._state(n, w, h)) for n in names]
         fig = find_figure(alpha) if alpha is not None else None
-        framing = self._states.get("frame")
-        rect = (framing.rect(fig, t, alpha is not None) if isinstance(framing, FrameLook)
-                else (0, 0, w, h))
-        x0, y0, cw, ch = rect
-        if (cw, ch) != (w, h):
-            frame = frame[y0:y0 + ch, x0:x0 + cw]
-            alpha = alpha[y0:y0 + ch, x0:x0 + cw] if alpha is not None else None
-            fig = fig.shifted(-x0, -y0) if fig is not None else None
         work = frame
         if alpha is not None and any(spec.touches_person for spec, _ in looks):
             work = frame.copy()
@@ -315,7 +308,11 @@ class LookChain:
         out = effect(work, alpha)
         for _, look in looks:
             out = look.after(out, alpha, fig, t)
-        return enlarge(out, (w, h))
+        framing = self._states.get("frame")
+        if isinstance(framing, FrameLook):
+            x0, y0, cw, ch = framing.rect(fig, t, alpha is not None)
+            out = enlarge(out[y0:y0 + ch, x0:x0 + cw], (w, h))
+        return out
 
 
 for _spec in (
