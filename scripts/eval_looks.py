@@ -536,17 +536,51 @@ def print_touchup(models: Models, shared: Path) -> None:
         print(f"  {tag + ' ' + Path(s.name).name:44} {s.skin_ratio:6.3f} {s.feature_ratio:17.3f}")
 
 
+COST_CASES = {"blur": LooksConfig(), "+frame": LooksConfig(frame=True),
+              "+light": LooksConfig(light=True), "+touchup": LooksConfig(touchup=True),
+              "+all three": LooksConfig(frame=True, light=True, touchup=True),
+              "+light, spotlight 0.3": LooksConfig(light=True, light_spotlight=0.3)}
+
+
+def print_cost(models: Models, shared: Path, size: tuple[int, int] = (1920, 1080)) -> None:
+    """CPU ms of the compositor's effect and looks (not the refinement) per frame on one
+    OpenCV thread, as ``vcam run`` has it: the clip at ``size``, the person sitting back
+    (shrunk to 45% at the bottom, as ``vcam bench --inset 0.45``) so the crop is real."""
+    import time
+
+    from vcam.bench.media import inset_picture
+    from vcam.system.tuning import keep_freed_frames, opencv_threads
+
+    keep_freed_frames()
+    clip = [inset_picture(cv2.resize(f, size), 0.45)
+            for f in read_clip(shared / "media" / TUNED, 20)]
+    confidences = [models.confidence(f) for f in clip]
+    print(f"cost at {size[0]}x{size[1]}, blur, CPU ms per frame (median of 60; effect + looks)")
+    with opencv_threads(1):
+        for label, looks in COST_CASES.items():
+            comp = Compositor(Config(effect="blur", looks=looks), live=False)
+            alphas = [comp.refiner.refine(c, f) for c, f in zip(confidences, clip, strict=True)]
+            spent = []
+            for i in range(90):  # the first 30 let the crop come to rest
+                t0 = time.thread_time()
+                comp.apply(clip[i % 20], alphas[i % 20], i / FPS)
+                spent.append(time.thread_time() - t0)
+            print(f"  {label:24} {statistics.median(spent[30:]) * 1000:6.2f}")
+            comp.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
-    ap.add_argument("--only", default="frame,light,touchup", help="comma-separated looks")
+    ap.add_argument("--only", default="frame,light,touchup",
+                    help="comma-separated: frame, light, touchup, cost")
     ap.add_argument("--pictures", type=Path, metavar="DIR",
                     help="also write a before/after strip per look there")
     args = ap.parse_args(argv)
     models = Models(ModelChoice.GENERAL)
     only = set(args.only.split(","))
     for look, report in (("frame", print_framing), ("light", print_light),
-                         ("touchup", print_touchup)):
+                         ("touchup", print_touchup), ("cost", print_cost)):
         if look in only:
             report(models, args.shared)
     if args.pictures:

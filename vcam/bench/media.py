@@ -33,7 +33,7 @@ class MjpegClip:
                 if image.shape[:2] != (height, width):
                     image = cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
                 if inset < 1.0:
-                    image = _inset(image, inset)
+                    image = inset_picture(image, inset)
                 ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
                 if ok:
                     self.jpegs.append(data)
@@ -51,7 +51,8 @@ class MjpegClip:
         return image
 
 
-def _inset(image: np.ndarray, share: float) -> np.ndarray:
+def inset_picture(image: np.ndarray, share: float) -> np.ndarray:
+    """``image`` shrunk to ``share`` of its size, bottom centre in a grey frame."""
     h, w = image.shape[:2]
     sw, sh = max(2, round(w * share)), max(2, round(h * share))
     out = np.full_like(image, 128)
