@@ -197,6 +197,15 @@ def test_vcam_ctl_switches_looks_live(tmp_path: Path) -> None:
         source.close()
 
 
+def test_bench_cases_name_an_effect_and_looks() -> None:
+    from vcam.bench.offline import case_config, case_name
+
+    cfg = case_config(Config(), "blur+frame+touchup")
+    assert cfg.effect == "blur" and cfg.looks.enabled() == ("frame", "touchup")
+    assert case_name(cfg) == "blur+frame+touchup"
+    assert case_config(cfg, "replace").looks.enabled() == ()
+
+
 def test_a_look_needs_its_config_fields_and_a_free_name() -> None:
     with pytest.raises(ValueError, match="already registered"):
         register_look(LookSpec("frame", TouchupLook, "Again", 99))
