@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.conftest import DEMO_CLIP, SHARED, read_frames
+from tests.conftest import DEMO_CLIP, SHARED, imread, read_frames
 from vcam.cli import build_parser
 from vcam.config import Config, ModelChoice, Overrides, parse
 from vcam.control.controller import Controller
@@ -212,3 +212,30 @@ def test_a_look_needs_its_config_fields_and_a_free_name() -> None:
     with pytest.raises(ValueError, match="needs LooksConfig fields 'glow'"):
         register_look(LookSpec("glow", TouchupLook, "Glow", 99))
     assert "glow" not in LOOKS
+
+
+def test_vcam_apply_frames_a_photo_at_once_and_a_video_by_its_frames_time(
+        ev: Any, tmp_path: Path) -> None:
+    from vcam.cli import main
+
+    clip = ev.person_clip(SHARED, ev.TUNED, 24)
+    seq = [c for c, _, _, _ in ev.sequence(clip, ev.backdrop(SHARED), seconds=24 / ev.FPS)]
+    photo, video = tmp_path / "far.png", tmp_path / "far.mp4"
+    cv2.imwrite(str(photo), seq[0])
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"mp4v"), ev.FPS, ev.CANVAS)
+    for frame in seq:
+        writer.write(frame)
+    writer.release()
+    for source in (photo, video):
+        assert main(["apply", str(source), "-o", str(tmp_path / f"out-{source.name}"),
+                     "--effect", "none", "--looks", "frame", "--quality", "fast", "-q"]) == 0
+    face = ev.face_box(seq[0])
+    assert face is not None
+    framed = imread(tmp_path / "out-far.png")
+    assert framed.shape == seq[0].shape
+    got = ev.face_box(framed)
+    assert got is not None and got[2] > 1.2 * face[2]  # at once: the face is enlarged
+    frames = read_frames(tmp_path / "out-far.mp4", 24)
+    sizes = [b[2] if (b := ev.face_box(f)) is not None else 0 for f in (frames[0], frames[-1])]
+    # A video starts from the full frame and moves in smoothly over its frames.
+    assert abs(sizes[0] - face[2]) <= 0.1 * face[2] and sizes[1] > 1.2 * face[2], sizes
