@@ -574,15 +574,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared", type=Path, default=DEFAULT_SHARED)
     ap.add_argument("--only", default="frame,light,touchup",
                     help="comma-separated: frame, light, touchup, cost")
+    ap.add_argument("--cost-size", default="1920x1080", metavar="WxH",
+                    help="the frame size the cost is measured at")
     ap.add_argument("--pictures", type=Path, metavar="DIR",
                     help="also write a before/after strip per look there")
     args = ap.parse_args(argv)
     models = Models(ModelChoice.GENERAL)
     only = set(args.only.split(","))
     for look, report in (("frame", print_framing), ("light", print_light),
-                         ("touchup", print_touchup), ("cost", print_cost)):
+                         ("touchup", print_touchup)):
         if look in only:
             report(models, args.shared)
+    if "cost" in only:
+        w, h = (int(v) for v in args.cost_size.split("x"))
+        print_cost(models, args.shared, (w, h))
     if args.pictures:
         for path in save_pictures(models, args.shared, args.pictures):
             print(f"wrote {path}")
