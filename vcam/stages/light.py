@@ -190,8 +190,10 @@ def smooth_skin(work: np.ndarray, alpha: np.ndarray, fig: Figure, strength: int
         axes = (round(ax / k), round(ay / k))
         cv2.ellipse(face, (round((cx - cols.start) / k), round((cy - rows.start) / k)), axes,
                     0, 0, 360, 255, -1)
-        weight = cv2.min(weight, cv2.GaussianBlur(face, (0, 0), max(1.0, axes[0] / 6)))
-    smooth = cv2.bilateralFilter(small, 7, 12 + 0.4 * strength, 3)
+        # A box blur for the soft rim: a Gaussian that wide cost 0.5 ms, all the rest 0.6.
+        soft = max(3, axes[0] // 3) | 1
+        weight = cv2.min(weight, cv2.blur(face, (soft, soft)))
+    smooth = cv2.bilateralFilter(small, 5, 12 + 0.4 * strength, 3)
     up = cv2.resize(smooth, (rw, rh), interpolation=cv2.INTER_LINEAR)
     roi[:] = blend(up, roi, cv2.resize(weight, (rw, rh), interpolation=cv2.INTER_LINEAR))
     return work
