@@ -181,6 +181,18 @@ def parse_live_case(text: str) -> tuple[int, int, float]:
     return w, h, rate
 
 
+def wrong_cases(effects: Sequence[str], inset: float) -> str:
+    """What is wrong with ``--effects`` (each ``EFFECT[+LOOK...]``) and ``--inset``; ""."""
+    unknown = [e for e in effects if e.split("+")[0] not in effect_names()
+               or not set(e.split("+")[1:]) <= set(look_names())]
+    if unknown:
+        return (f"--effects: unknown {', '.join(unknown)} (choose from "
+                f"{', '.join(effect_names())}, each optionally +{'+'.join(look_names())})")
+    if not 0.2 <= inset <= 1.0:
+        return f"--inset must be from 0.2 to 1, got {inset:g}"
+    return ""
+
+
 def run(args: argparse.Namespace) -> int:
     setup_logging("warning", args.verbose)
     clip = Path(args.clip) if args.clip else assets_dir() / DEFAULT_CLIP
@@ -188,15 +200,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"vcam bench: clip not found: {clip}", file=sys.stderr)
         return EXIT_USAGE
     effects = args.effects.split(",") if args.effects else default_effects()
-    unknown = [e for e in effects if e.split("+")[0] not in effect_names()
-               or not set(e.split("+")[1:]) <= set(look_names())]
-    if unknown:
-        print(f"vcam bench: --effects: unknown {', '.join(unknown)} (choose from "
-              f"{', '.join(effect_names())}, each optionally +{'+'.join(look_names())})",
-              file=sys.stderr)
-        return EXIT_USAGE
-    if not 0.2 <= args.inset <= 1.0:
-        print(f"vcam bench: --inset must be from 0.2 to 1, got {args.inset:g}", file=sys.stderr)
+    wrong = wrong_cases(effects, args.inset)
+    if wrong:
+        print(f"vcam bench: {wrong}", file=sys.stderr)
         return EXIT_USAGE
     try:
         sizes = [parse_size(s) for s in args.sizes] if args.sizes else list(DEFAULT_SIZES)

@@ -26,7 +26,6 @@ from vcam.control.userconfig import add_background, remove_background
 from vcam.errors import ConfigError
 from vcam.health import Health, HealthCallback, State, overall
 from vcam.stages.effects import effect_names, get_effect
-from vcam.stages.looks import LooksConfig
 from vcam.stages.media import MEDIA_EXTENSIONS
 
 if TYPE_CHECKING:
@@ -212,7 +211,7 @@ class Controller:
             fps=round(fps, 1), published=published, camera=self.camera, output=self.output,
             pixel_format=cfg.virtual_camera.pixel_format, state=health.state.value,
             detail=health.detail, config=self._config_shown(), config_error=self.config_error,
-            looks=_show(cfg.looks))
+            looks=str(cfg.looks))
 
     def _config_shown(self) -> str:
         """The config file for the status: a file that is not there is not "in use"."""
@@ -324,14 +323,9 @@ class Controller:
             raise ControlError(f"blur must be from {BLUR_MIN} to {BLUR_MAX}, got {blur}")
         self._apply(blur=blur)
 
-    def set_look(self, name: str, *, on: bool | None = None,
-                 strength: int | None = None) -> None:
-        """Switch look ``name`` (vcam.stages.looks) on or off and/or set its strength."""
-        try:
-            looks = self.config.looks.with_look(name, on=on, strength=strength)
-        except ValueError as e:
-            raise ControlError(str(e)) from None
-        self._apply(looks=looks)
+    def set_look(self, name: str, *, on: bool | None = None, strength: int | None = None) -> None:
+        """Switch look ``name`` on or off and/or set its strength; ValueError if not allowed."""
+        self._apply(looks=self.config.looks.with_look(name, on=on, strength=strength))
 
     def set_model(self, model: ModelChoice | str) -> None:
         self._apply(model=_member(ModelChoice, model, "model"))
@@ -419,8 +413,6 @@ def _member(kind: type[E], value: E | str, what: str) -> E:
 def _show(value: object) -> str:
     if isinstance(value, ModelChoice):
         return value.value
-    if isinstance(value, LooksConfig):
-        return ", ".join(f"{n} {value.strength(n)}" for n in value.enabled()) or "none"
     if isinstance(value, tuple) and len(value) == 3 and all(isinstance(c, int) for c in value):
         return hex_colour(value)
     if isinstance(value, tuple):  # backgrounds: by name, as the menu shows them

@@ -67,6 +67,10 @@ class LooksConfig:
     touchup_strength: int = within(50, 0, STRENGTH_MAX)
     """How much the skin is smoothed."""
 
+    def __str__(self) -> str:
+        """The looks on with their strengths, ``frame 50, light 75``, or ``none``."""
+        return ", ".join(f"{n} {self.strength(n)}" for n in self.enabled()) or "none"
+
     def enabled(self) -> tuple[str, ...]:
         """The looks switched on, in menu order."""
         return tuple(n for n in look_names() if getattr(self, n))
