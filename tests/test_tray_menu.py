@@ -77,7 +77,7 @@ def test_menu_items_and_radio_states(setup: tuple[Tray, Controller, Pipeline, Pa
     menu = tray.icon.menu
     texts = [i.text for i in visible(menu)]
     assert texts[1:] == ["None", "Replace", "Blur", "Desaturate", "Transparent (key colour)",
-                         "Background", "Blur strength", "Model", "Mirror", "Pause",
+                         "Background", "Blur strength", "Looks", "Model", "Mirror", "Pause",
                          "Show preview", "Start at login", "Open config file", "Reload config",
                          "Quit"]
     status = visible(menu)[0]
@@ -230,3 +230,23 @@ def test_start_at_login_writes_and_removes_the_autostart_entries(
     item(tray.icon)
     assert not entry.exists() and not unit.exists()
     assert not by_text(tray.icon.menu, "Start at login").checked
+
+
+def test_looks_menu_switches_each_look_and_sets_its_strength(
+        setup: tuple[Tray, Controller, Pipeline, Path]) -> None:
+    tray, controller, pipeline, _ = setup
+    looks = by_text(tray.icon.menu, "Looks").submenu
+    assert [i.text for i in visible(looks)] == [
+        "Auto-framing", "Studio light", "Touch-up", "Auto-framing strength",
+        "Studio light strength", "Touch-up strength"]
+    assert checked(looks) == []
+    by_text(looks, "Auto-framing")(tray.icon)
+    assert pipeline.config.looks.frame and checked(looks) == ["Auto-framing"]
+    assert controller.status().looks == "frame 50"
+    strengths = by_text(looks, "Studio light strength").submenu
+    assert checked(strengths) == ["Strong (75)"]
+    by_text(strengths, "Subtle (25)")(tray.icon)
+    assert pipeline.config.looks.light_strength == 25 and checked(strengths) == ["Subtle (25)"]
+    assert not pipeline.config.looks.light  # a strength alone does not switch it on
+    by_text(looks, "Auto-framing")(tray.icon)
+    assert not pipeline.config.looks.frame and controller.status().looks == "none"

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from vcam import __version__
 from vcam.config import BLUR_MAX, BLUR_MIN, PIXEL_FORMATS, Config, ModelChoice, Quality, Runtime
 from vcam.stages.effects import effect_names, get_effect
+from vcam.stages.looks import LOOKS, look_names
 
 CONFIG_HELP = "config file (default: ~/.config/selfiecam/config.toml if it exists)"
 
@@ -51,6 +52,11 @@ def add_picture_options(p: argparse.ArgumentParser, *, extra_effects: Sequence[s
                    help=f"segmentation model (default: the config's, else {d.model})")
     p.add_argument("--runtime", choices=[r.value for r in Runtime],
                    help=f"what runs the model (default: the config's, else {d.runtime})")
+    p.add_argument("--looks", metavar="LIST",
+                   help="studio looks on top of the effect, comma-separated, each with an "
+                        "optional strength 0..100 (0: off), or none: "
+                        + "; ".join(f"{n}: {LOOKS[n].help}" for n in look_names())
+                        + " (e.g. frame,light=60; default: the config's [looks], else none)")
     p.add_argument("--verbose", "-v", action="store_true",
                    help="debug logging, including MediaPipe's own")
 
@@ -161,9 +167,13 @@ def add_bench(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--sizes", nargs="+", metavar="WxH",
                    help="frame sizes (default: 640x480 1280x720 1920x1080)")
     b.add_argument("--effects", metavar="LIST",
-                   help="comma-separated effects (default: every effect that needs a mask)")
+                   help="comma-separated effects, each optionally with looks on: "
+                        "blur+frame+light+touchup (default: every effect that needs a mask)")
     b.add_argument("--frames", type=_positive, default=100, metavar="N",
                    help="frames timed per size and effect (default: 100)")
+    b.add_argument("--inset", type=float, default=1.0, metavar="F",
+                   help="shrink the clip to F (0.2..1) in a grey frame, a person sitting "
+                        "back, so the frame look has something to crop (default: 1)")
     b.add_argument("--no-reference", action="store_true", help="skip the naive pipeline")
     b.add_argument("--model", choices=[m.value for m in ModelChoice],
                    help="segmentation model (default: the config default, general)")

@@ -21,7 +21,8 @@ from vcam import assets_dir
 from vcam.colours import COLOUR_FORMS, Colour, meant_as_colour, parse_colour
 from vcam.errors import ConfigError
 from vcam.stages.effects import effect_names
-from vcam.tables import TableReader
+from vcam.stages.looks import LooksConfig
+from vcam.tables import TableReader, within
 
 BLUR_MIN, BLUR_MAX = 1, 50
 """Background blur strength: 1 (soft) .. 50 (heavy), wherever a blur is given."""
@@ -72,57 +73,52 @@ class VirtualCameraConfig:
     """Use the webcam only while an application has SelfieCam open."""
 
 
-def _within(default: Any, lo: float, hi: float) -> Any:
-    """A field's default and the range config.toml may set it in."""
-    return field(default=default, metadata={"range": (lo, hi)})
-
-
 @dataclass(frozen=True)
 class RefineConfig:
     """How the model's confidence becomes a frame-size soft alpha (see vcam.stages.refine),
     and how the person's edge meets a replaced background."""
 
-    threshold: float = _within(0.5, 0.05, 0.95)
-    softness: float = _within(0.3, 0.0, 1.0)
+    threshold: float = within(0.5, 0.05, 0.95)
+    softness: float = within(0.3, 0.0, 1.0)
     """Width of the soft ramp around ``threshold``; 0 is a hard cut."""
     temporal: bool = True
-    temporal_strength: float = _within(0.97, 0.0, 0.99)
+    temporal_strength: float = within(0.97, 0.0, 0.99)
     """The previous mask's share at most, where the mask is unsure or still (0..0.99)."""
-    motion_level: int = _within(20, 0, 255)
+    motion_level: int = within(20, 0, 255)
     """Grey-level change (0..255) that counts as motion: still parts of the picture
     are steadied even where the mask is sure, and an unsure edge that clearly
     moved (about 3x this) is not; 0 = steady unsure pixels only."""
-    min_blob: float = _within(0.005, 0.0, 0.5)
+    min_blob: float = within(0.005, 0.0, 0.5)
     """Drop disconnected person blobs smaller than this fraction of the frame; 0 = off."""
-    min_hole: float = _within(0.0, 0.0, 0.5)
+    min_hole: float = within(0.0, 0.0, 0.5)
     """Fill holes in the person smaller than this fraction of the frame; 0 = off."""
     guided: bool = True
     """Snap the upsampled mask to the frame's edges with a guided filter."""
-    guided_width: int = _within(320, 64, 1920)
+    guided_width: int = within(320, 64, 1920)
     """The guided filter works on the frame shrunk by a whole factor to at most
     this wide (past about 512 it stops fitting the CPU's cache and slows down)."""
-    guided_radius: int = _within(8, 1, 64)
+    guided_radius: int = within(8, 1, 64)
     """Guided filter radius, in pixels of a 640-wide frame."""
-    guided_eps: float = _within(0.001, 1e-05, 1.0)
+    guided_eps: float = within(0.001, 1e-05, 1.0)
     """Guided filter regularisation: larger follows the image's edges less."""
-    feather: float = _within(0.0, 0.0, 50.0)
+    feather: float = within(0.0, 0.0, 50.0)
     """Outward feather, a blur sigma in pixels of a 640-wide frame; 0 = off."""
-    light_wrap: float = _within(0.2, 0.0, 1.0)
+    light_wrap: float = within(0.2, 0.0, 1.0)
     """``replace``: how much of the new background's light spills over the
     person's edge, 0 (off) .. 1."""
-    light_wrap_width: float = _within(6.0, 0.5, 50.0)
+    light_wrap_width: float = within(6.0, 0.5, 50.0)
     """``replace``: how far the light reaches in, in pixels of a 640-wide frame."""
     decontaminate: bool = True
     """Where the edge is soft, take out the old wall's share of the colour before the
     new background goes in (no pale rim on a dark background); costs ~1 ms at 1080p."""
-    hug: float = _within(1.0, 0.0, 1.0)
+    hug: float = within(1.0, 0.0, 1.0)
     """How much the soft edge follows the colours (the person's against the wall's)
     where they differ clearly, 0 (off) .. 1: no wall kept outside the person,
     hair strands kept soft; ~0.5 ms at 1080p."""
-    choke: float = _within(0.0, 0.0, 0.5)
+    choke: float = within(0.0, 0.0, 0.5)
     """Move the soft edge inward by this share of its ramp, so it straddles the true
     edge instead of reaching into the wall; more eats into hair."""
-    reuse_still: int = _within(2, 0, 10)
+    reuse_still: int = within(2, 0, 10)
     """Live: for how many frames in a row the model's last mask may serve again while
     the picture stays still (see vcam.stages.gate); 0 = run the model on every frame."""
 
@@ -169,6 +165,7 @@ class Config:
     camera: CameraConfig = field(default_factory=CameraConfig)
     virtual_camera: VirtualCameraConfig = field(default_factory=VirtualCameraConfig)
     refine: RefineConfig = field(default_factory=RefineConfig)
+    looks: LooksConfig = field(default_factory=LooksConfig)
     apply: ApplyConfig = field(default_factory=ApplyConfig)
     source: str = "<defaults>"
 
@@ -276,6 +273,9 @@ def parse(data: Mapping[str, Any], source: str, base: Path | None = None) -> Con
     f = r.table_of("refine")
     refine = f.fields_of(RefineConfig, d.refine)
     f.reject_unknown()
+    lk = r.table_of("looks")
+    looks = lk.fields_of(LooksConfig, d.looks)
+    lk.reject_unknown()
     a = r.table_of("apply")
     qualities = tuple(q.value for q in Quality)
     apply = ApplyConfig(quality=Quality(a.choice("quality", d.apply.quality, qualities)),
@@ -286,7 +286,7 @@ def parse(data: Mapping[str, Any], source: str, base: Path | None = None) -> Con
     return Config(
         effect=effect, model=model, runtime=runtime, mirror=mirror, background=background,
         backgrounds=backgrounds, blur=blur, key_colour=key_colour, log_level=log_level,
-        camera=camera, virtual_camera=virtual_camera, refine=refine, apply=apply,
+        camera=camera, virtual_camera=virtual_camera, refine=refine, looks=looks, apply=apply,
         source=source,
     )
 
@@ -338,6 +338,9 @@ class Overrides:
     """The /dev/videoN to publish to, for ``[virtual_camera] device``."""
     pixel_format: str | None = None
     """For ``[virtual_camera] pixel_format``."""
+    looks: str | None = None
+    """``--looks frame,light=60``: looks on (at a strength), the others as configured;
+    ``none``: all off; ``light=0``: that one off."""
 
     @classmethod
     def from_args(cls, args: Any) -> Overrides:
@@ -350,7 +353,8 @@ class Overrides:
                    mirror=getattr(args, "mirror", None), blur=args.blur,
                    background=args.background, source=getattr(args, "source", None),
                    device=getattr(args, "device", None),
-                   pixel_format=getattr(args, "pixel_format", None))
+                   pixel_format=getattr(args, "pixel_format", None),
+                   looks=getattr(args, "looks", None))
 
     def over(self, cfg: Config, cwd: Path | None = None) -> Config:
         """``cfg`` with these values laid over it."""
@@ -375,6 +379,11 @@ class Overrides:
             changes["background"] = background_spec(
                 self.background, cwd or Path.cwd(),
                 lambda m: ConfigError("--background", "", m))
+        if self.looks is not None:
+            try:
+                changes["looks"] = cfg.looks.parse_list(self.looks)
+            except ValueError as e:
+                raise ConfigError("--looks", "", str(e)) from None
         if self.source:
             device: int | str = int(self.source) if self.source.isdigit() else self.source
             changes["camera"] = dataclasses.replace(cfg.camera, device=device)

@@ -15,6 +15,12 @@ from vcam.errors import ConfigError
 T = TypeVar("T")
 
 
+def within(default: Any, lo: float, hi: float) -> Any:
+    """A dataclass field's default and the range config.toml may set it in
+    (read by :meth:`TableReader.fields_of`)."""
+    return dataclasses.field(default=default, metadata={"range": (lo, hi)})
+
+
 class TableReader:
     """Pulls typed values out of one TOML table, remembering which keys were used."""
 

@@ -33,11 +33,12 @@ import numpy as np
 
 from vcam import assets_dir
 from vcam.bench.live import bench_live
-from vcam.bench.offline import STAGES, bench_offline, ratios
+from vcam.bench.offline import STAGES, bench_offline, case_config, ratios
 from vcam.config import Config, ModelChoice, Runtime
 from vcam.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 from vcam.logs import setup_logging
 from vcam.stages.effects import effect_names, get_effect
+from vcam.stages.looks import look_names
 from vcam.system.tuning import opencv_threads
 
 log = logging.getLogger(__name__)
@@ -180,6 +181,18 @@ def parse_live_case(text: str) -> tuple[int, int, float]:
     return w, h, rate
 
 
+def wrong_cases(effects: Sequence[str], inset: float) -> str:
+    """What is wrong with ``--effects`` (each ``EFFECT[+LOOK...]``) and ``--inset``; ""."""
+    unknown = [e for e in effects if e.split("+")[0] not in effect_names()
+               or not set(e.split("+")[1:]) <= set(look_names())]
+    if unknown:
+        return (f"--effects: unknown {', '.join(unknown)} (choose from "
+                f"{', '.join(effect_names())}, each optionally +{'+'.join(look_names())})")
+    if not 0.2 <= inset <= 1.0:
+        return f"--inset must be from 0.2 to 1, got {inset:g}"
+    return ""
+
+
 def run(args: argparse.Namespace) -> int:
     setup_logging("warning", args.verbose)
     clip = Path(args.clip) if args.clip else assets_dir() / DEFAULT_CLIP
@@ -187,10 +200,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"vcam bench: clip not found: {clip}", file=sys.stderr)
         return EXIT_USAGE
     effects = args.effects.split(",") if args.effects else default_effects()
-    unknown = [e for e in effects if e not in effect_names()]
-    if unknown:
-        print(f"vcam bench: --effects: unknown {', '.join(unknown)} (choose from "
-              f"{', '.join(effect_names())})", file=sys.stderr)
+    wrong = wrong_cases(effects, args.inset)
+    if wrong:
+        print(f"vcam bench: {wrong}", file=sys.stderr)
         return EXIT_USAGE
     try:
         sizes = [parse_size(s) for s in args.sizes] if args.sizes else list(DEFAULT_SIZES)
@@ -223,17 +235,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         if not args.live_only:
             cases = bench_offline(cfg, clip, sizes, effects, args.frames, not args.no_reference,
-                                  progress)
+                                  progress, args.inset)
             report["results"] = [c.as_dict() for c in cases]
             report["ratios"] = ratios(report["results"])
         if args.live or args.live_only:
-            live_cfg = cfg.replace(effect=effects[0])
+            live_cfg = case_config(cfg, effects[0])
             live = []
             for w, h, fps in live_cases:
-                progress(f"live {w}x{h}@{fps:g} {live_cfg.effect} for {args.seconds:g} s")
+                progress(f"live {w}x{h}@{fps:g} {effects[0]} for {args.seconds:g} s")
                 with opencv_threads(1):  # as vcam run sets it (vcam/tuning.py)
-                    live.append(bench_live(live_cfg, clip, w, h, fps, args.seconds))
-            report["live"] = {"effect": live_cfg.effect, "seconds": args.seconds,
+                    live.append(bench_live(live_cfg, clip, w, h, fps, args.seconds,
+                                           inset=args.inset))
+            report["live"] = {"effect": effects[0], "seconds": args.seconds,
                               "cases": live}
     except (OSError, ValueError, RuntimeError) as e:
         print(f"vcam bench: {e}", file=sys.stderr)

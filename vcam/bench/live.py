@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from vcam.bench.media import MjpegClip, PacedClipSource, RecordingSink
+from vcam.bench.offline import case_name
 from vcam.bench.probes import median, percentile, rss_mb, thread_cpu_s
 from vcam.config import Config
 from vcam.live.pipeline import Pipeline
@@ -56,10 +57,10 @@ def _watch(pipe: Pipeline, a: Counters, seconds: float) -> tuple[list[float], li
 
 
 def bench_live(cfg: Config, clip_path: Path, width: int, height: int, fps: float,
-               seconds: float, warmup: float = 2.0) -> dict[str, Any]:
+               seconds: float, warmup: float = 2.0, inset: float = 1.0) -> dict[str, Any]:
     """The threaded pipeline from a paced source to a recording sink for ``seconds``
     (after ``warmup`` s of start-up, which is not counted)."""
-    clip = MjpegClip(clip_path, width, height)
+    clip = MjpegClip(clip_path, width, height, inset=inset)
     source = PacedClipSource(clip, fps)
     sink = RecordingSink(width, height)
     pipe = Pipeline(cfg, source, sink, fps=fps)
@@ -84,7 +85,7 @@ def bench_live(cfg: Config, clip_path: Path, width: int, height: int, fps: float
         return {
             "size": f"{width}x{height}",
             "source_fps": fps,
-            "effect": cfg.effect,
+            "effect": case_name(cfg),
             "seconds": round(wall, 2),
             "output_fps": round(fps_out, 2),
             "frames_out": len(sent),

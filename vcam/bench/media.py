@@ -20,7 +20,9 @@ class MjpegClip:
     """
 
     def __init__(self, path: Path, width: int, height: int,
-                 max_frames: int = MAX_CLIP_FRAMES) -> None:
+                 max_frames: int = MAX_CLIP_FRAMES, *, inset: float = 1.0) -> None:
+        """``inset`` < 1: the clip shrunk by that much, bottom centre in a grey frame (a
+        person sitting back, so auto-framing has something to crop)."""
         cap = cv2.VideoCapture(str(path))
         self.jpegs: list[np.ndarray] = []
         try:
@@ -30,6 +32,8 @@ class MjpegClip:
                     break
                 if image.shape[:2] != (height, width):
                     image = cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)
+                if inset < 1.0:
+                    image = inset_picture(image, inset)
                 ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
                 if ok:
                     self.jpegs.append(data)
@@ -45,6 +49,16 @@ class MjpegClip:
         image = cv2.imdecode(self.jpegs[i % len(self.jpegs)], cv2.IMREAD_COLOR)
         assert image is not None
         return image
+
+
+def inset_picture(image: np.ndarray, share: float) -> np.ndarray:
+    """``image`` shrunk to ``share`` of its size, bottom centre in a grey frame."""
+    h, w = image.shape[:2]
+    sw, sh = max(2, round(w * share)), max(2, round(h * share))
+    out = np.full_like(image, 128)
+    x = (w - sw) // 2
+    out[h - sh:, x:x + sw] = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA)
+    return out
 
 
 class PacedClipSource:

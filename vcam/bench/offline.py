@@ -246,7 +246,7 @@ turns, so a slow spell of a shared machine falls on all of them alike."""
 def bench_effect(cfg: Config, segmenter: Segmenter, clip: MjpegClip, frames: int,
                  reference: ReferencePipeline | None) -> list[Case]:
     """vcam one frame alone, vcam as a stream, and the reference, in turns."""
-    size, effect = f"{clip.width}x{clip.height}", cfg.effect
+    size, effect = f"{clip.width}x{clip.height}", case_name(cfg)
     ours = Case(size, effect, "vcam")
     ref = Case(size, effect, "reference")
     serial = VcamStages(cfg, segmenter, clip.width, clip.height)
@@ -274,19 +274,30 @@ def bench_effect(cfg: Config, segmenter: Segmenter, clip: MjpegClip, frames: int
     return [ours, ref] if reference is not None else [ours]
 
 
+def case_config(cfg: Config, case: str) -> Config:
+    """``cfg`` for a case named ``blur`` or ``blur+frame+light`` (an effect, then looks on)."""
+    effect, *looks = case.split("+")
+    return cfg.replace(effect=effect, looks=cfg.looks.parse_list(",".join(looks) or "none"))
+
+
+def case_name(cfg: Config) -> str:
+    """The case's name back: the effect and the looks on, ``blur+frame``."""
+    return "+".join((cfg.effect, *cfg.looks.enabled()))
+
+
 def bench_offline(cfg: Config, clip_path: Path, sizes: Iterable[tuple[int, int]],
                   effects: Sequence[str], frames: int, reference: bool,
-                  progress: Callable[[str], None]) -> list[Case]:
+                  progress: Callable[[str], None], inset: float = 1.0) -> list[Case]:
     from vcam.stages.backgrounds import read_image
 
     bg_image = read_image(Path(cfg.background)) if Path(cfg.background).is_file() else None
     cases: list[Case] = []
     for w, h in sizes:
-        clip = MjpegClip(clip_path, w, h)
+        clip = MjpegClip(clip_path, w, h, inset=inset)
         seg = segmenter_for(cfg, w, h)
         try:
             for effect in effects:
-                c = cfg.replace(effect=effect)
+                c = case_config(cfg, effect)
                 with_ref = reference and effect in REFERENCE_EFFECTS
                 progress(f"{w}x{h} {effect}: vcam"
                          + (" and the reference, in turns" if with_ref else ""))

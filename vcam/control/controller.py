@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LIVE_FIELDS = ("effect", "model", "mirror", "background", "backgrounds", "blur", "key_colour",
-               "log_level", "refine")
+               "log_level", "refine", "looks")
 """Config fields that change on the next frame; camera and virtual camera need a restart."""
 
 BACKGROUND_EFFECT = "replace"
@@ -95,6 +95,8 @@ class Status:
     """What goes with the state: the error, the device, when it is retried."""
     config: str
     config_error: str
+    looks: str = "none"
+    """The looks switched on, with their strengths: ``frame 50, light 75``, or ``none``."""
 
     @property
     def health(self) -> Health:
@@ -208,7 +210,8 @@ class Controller:
             model=cfg.model.value, mirror=cfg.mirror, paused=self.paused,
             fps=round(fps, 1), published=published, camera=self.camera, output=self.output,
             pixel_format=cfg.virtual_camera.pixel_format, state=health.state.value,
-            detail=health.detail, config=self._config_shown(), config_error=self.config_error)
+            detail=health.detail, config=self._config_shown(), config_error=self.config_error,
+            looks=str(cfg.looks))
 
     def _config_shown(self) -> str:
         """The config file for the status: a file that is not there is not "in use"."""
@@ -319,6 +322,10 @@ class Controller:
         if not BLUR_MIN <= blur <= BLUR_MAX:
             raise ControlError(f"blur must be from {BLUR_MIN} to {BLUR_MAX}, got {blur}")
         self._apply(blur=blur)
+
+    def set_look(self, name: str, *, on: bool | None = None, strength: int | None = None) -> None:
+        """Switch look ``name`` on or off and/or set its strength; ValueError if not allowed."""
+        self._apply(looks=self.config.looks.with_look(name, on=on, strength=strength))
 
     def set_model(self, model: ModelChoice | str) -> None:
         self._apply(model=_member(ModelChoice, model, "model"))

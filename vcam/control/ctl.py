@@ -42,6 +42,7 @@ def commands() -> dict[str, str | None]:
     and the blur range come from their one definition."""
     from vcam.config import BLUR_MAX, BLUR_MIN, ModelChoice
     from vcam.stages.effects import effect_names
+    from vcam.stages.looks import STRENGTH_MAX, look_names
 
     return {
         "effect": "|".join(effect_names()),
@@ -49,6 +50,7 @@ def commands() -> dict[str, str | None]:
         "blur": f"{BLUR_MIN}..{BLUR_MAX}",
         "model": "|".join(m.value for m in ModelChoice),
         "mirror": "on|off|toggle",
+        **{look: f"on|off|toggle|0..{STRENGTH_MAX}" for look in look_names()},
         "pause": None,
         "resume": None,
         "reload": None,
@@ -128,6 +130,8 @@ def execute(controller: Controller, command: str, arg: str) -> str:
     if command == "mirror":
         controller.set_mirror(_on_off(arg, controller.config.mirror))
         return f"mirror: {'on' if controller.config.mirror else 'off'}"
+    if command in _looks():
+        return _set_look(controller, command, arg)
     if command in ("pause", "resume"):
         controller.set_paused(command == "pause")
         return "paused" if command == "pause" else "resumed"
@@ -139,6 +143,23 @@ def execute(controller: Controller, command: str, arg: str) -> str:
         controller.quit()
         return "stopping"
     return "ok"  # status: the reply carries it
+
+
+def _looks() -> tuple[str, ...]:
+    from vcam.stages.looks import look_names
+
+    return look_names()
+
+
+def _set_look(controller: Controller, name: str, arg: str) -> str:
+    """``frame on``, ``light 60`` (on at 60), ``touchup 0`` (off)."""
+    if arg.isdigit():
+        level = int(arg)
+        controller.set_look(name, on=level > 0, strength=level if level > 0 else None)
+    else:
+        controller.set_look(name, on=_on_off(arg, getattr(controller.config.looks, name)))
+    looks = controller.config.looks
+    return f"{name}: on ({looks.strength(name)})" if getattr(looks, name) else f"{name}: off"
 
 
 class ControlServer:

@@ -12,6 +12,7 @@ the controller, which swaps the pipeline's config for the next frame.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -33,6 +34,7 @@ from vcam.control.controller import BLUR_LEVELS, Controller, Status, background_
 from vcam.control.icon import draw_icon
 from vcam.control.preview import Preview
 from vcam.stages.effects import effect_names, get_effect
+from vcam.stages.looks import LOOK_LEVELS, LOOKS, look_names
 from vcam.system import autostart
 from vcam.system.desktop import WAYLAND_TRAY_NOTE, gnome_on_wayland
 
@@ -184,6 +186,7 @@ class Tray:
                 item(lambda _item: f"Custom ({c.config.blur})", None, enabled=False,
                      checked=lambda _item: True, radio=True,
                      visible=lambda _item: c.config.blur not in BLUR_LEVELS.values()))),
+            item("Looks", self._looks_menu()),
             item("Model", ps.Menu(*models)),
             item("Mirror", self._do(lambda: c.set_mirror(not c.config.mirror)),
                  checked=lambda _item: c.config.mirror),
@@ -202,6 +205,26 @@ class Tray:
             sep,
             item("Quit", self._do(c.quit)),
         )
+
+    def _looks_menu(self) -> Any:
+        """A check item per look (vcam.stages.looks), then a strength submenu each."""
+        ps, c = self._ps, self.controller
+        checks = [ps.MenuItem(LOOKS[n].label, self._do(self.toggle_look, n),
+                              checked=lambda _item, n=n: bool(getattr(c.config.looks, n)))
+                  for n in look_names()]
+        levels = [ps.MenuItem(f"{LOOKS[n].label} strength", ps.Menu(*(
+            self._radio(f"{label} ({v})", self._do(functools.partial(c.set_look, n, strength=v)),
+                        _equals(functools.partial(self.look_strength, n), v))
+            for label, v in LOOK_LEVELS.items()))) for n in look_names()]
+        return ps.Menu(*checks, ps.Menu.SEPARATOR, *levels)
+
+    def look_strength(self, name: str) -> int:
+        return self.controller.config.looks.strength(name)
+
+    def toggle_look(self, name: str) -> None:
+        """A look's check item: switch it the other way."""
+        c = self.controller
+        c.set_look(name, on=not getattr(c.config.looks, name))
 
     def _background_items(self) -> list[Any]:
         """The Backgrounds submenu, built each time the menu is (the list can change)."""

@@ -27,8 +27,7 @@ from vcam.live.reconnect import STARTING, ReconnectingOutput, ReconnectingSource
 from vcam.live.viewers import Viewers
 from vcam.slot import LatestSlot
 from vcam.stages.capture import Frame, Source
-from vcam.stages.compositor import Compositor
-from vcam.stages.effects import get_effect
+from vcam.stages.compositor import Compositor, needs_mask
 from vcam.stages.gate import StillGate
 from vcam.stages.outputs import Output
 from vcam.stages.placeholder import placeholder
@@ -275,7 +274,7 @@ class Pipeline:
                     continue
                 seen, frame = got
                 cfg = self._cfg
-                if not get_effect(cfg.effect).needs_mask:
+                if not needs_mask(cfg):
                     gate.reset()  # a mask from before the pause must not come back
                     last = None
                     continue  # nothing needs a mask: save the CPU
@@ -391,7 +390,7 @@ class Pipeline:
         if image.shape[:2] != (self.height, self.width):
             # A camera that came back at another size: keep the output's size.
             image = cv2.resize(image, (self.width, self.height))
-        mask = self._mask_for(frame, period / 2) if get_effect(cfg.effect).needs_mask else None
+        mask = self._mask_for(frame, period / 2) if needs_mask(cfg) else None
         t0 = time.perf_counter()
         # The feed is this frame's only if the mask is (and the size was kept).
         own = mask is not None and mask.index == frame.index and image is frame.image

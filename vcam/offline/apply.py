@@ -47,8 +47,7 @@ from vcam.offline.media_io import (
 )
 from vcam.offline.plan import MASK, Job, Kind, Render, channels_of, existing_outputs, plan
 from vcam.offline.stream import MaskStream
-from vcam.stages.compositor import Compositor
-from vcam.stages.effects import get_effect
+from vcam.stages.compositor import Compositor, needs_mask
 from vcam.stages.matting import MatteSmoother, MattingModel, combine
 from vcam.stages.media import (
     VideoReader,
@@ -100,7 +99,7 @@ class Applier:
 
     @property
     def needs_mask(self) -> bool:
-        return self.render == MASK or get_effect(self.render).needs_mask
+        return self.render == MASK or needs_mask(self.cfg)
 
     def segmenter(self, width: int, height: int) -> Segmenter:
         """The segmenter for this frame size's model (``auto`` picks by aspect), kept for reuse."""
@@ -140,8 +139,9 @@ class Applier:
 
     def apply(self, job: Job) -> int:
         """Process one input; :class:`MediaError` if it cannot be read or written."""
-        # Unrelated inputs must not lean on each other's masks.
-        self.refiner.reset()
+        # Unrelated inputs must not lean on each other's masks (or framing); a photo
+        # is framed at once, a video follows its people by the frames' time.
+        self.compositor.reset(still=job.kind is Kind.IMAGE)
         job.target.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         try:

@@ -19,6 +19,7 @@ Live and files differ in what a failure means, not in how a picture is made:
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import cv2
@@ -27,6 +28,7 @@ import numpy as np
 from vcam.config import Config
 from vcam.stages.backgrounds import Background, load_background, open_background
 from vcam.stages.effects import EffectParams, EffectSpec, get_effect
+from vcam.stages.looks import LookChain
 from vcam.stages.refine import Refiner
 from vcam.stages.resample import Shrinks
 
@@ -49,6 +51,7 @@ class Compositor:
         self.cfg = cfg
         self.live = live
         self.refiner = Refiner(cfg.refine, still=not live)
+        self.looks = LookChain(cfg.looks)
         self._background: Background | None = None
         self._background_spec = ""
         self._failed: set[tuple[str, str]] = set()
@@ -60,6 +63,11 @@ class Compositor:
     @property
     def effect(self) -> EffectSpec:
         return get_effect(self.cfg.effect)
+
+    @property
+    def needs_mask(self) -> bool:
+        """The effect or a look needs the person mask (else the segmenter may rest)."""
+        return needs_mask(self.cfg)
 
     @property
     def channels(self) -> int:
@@ -90,7 +98,15 @@ class Compositor:
         if cfg.refine != old.refine:
             self.refiner = Refiner(cfg.refine, still=not self.live)
             self._last_cut = None
+        self.looks.configure(cfg.looks)
         self._load_background()
+
+    def reset(self, *, still: bool = False) -> None:
+        """A new, unrelated input (``vcam apply``): forget the masks and the framing;
+        ``still``: a photo, framed at once."""
+        self.refiner.reset()
+        self._last_cut = None
+        self.looks.reset(still=still)
 
     def compose(self, frame: np.ndarray, confidence: np.ndarray | None,
                 t: float = 0.0, small: np.ndarray | None = None,
@@ -101,7 +117,7 @@ class Compositor:
         ``still``: the picture has not changed since the frame ``confidence`` was
         made for (vcam.stages.gate), so if the last frame had that same
         confidence its alpha serves again, unrefined."""
-        if not self.effect.needs_mask or confidence is None:
+        if not self.needs_mask or confidence is None:
             return self.apply(frame, None, t)
         try:
             cut = self.cut(confidence, frame, small, still)
@@ -148,9 +164,29 @@ class Compositor:
 
     def apply(self, frame: np.ndarray, alpha: np.ndarray | None, t: float = 0.0,
               frames: Shrinks | None = None, alphas: Shrinks | None = None) -> np.ndarray:
-        """The effect (and, live, the mirror) for ``frame`` with its refined ``alpha``
-        (None: no mask, the frame passes through); ``frames`` and ``alphas`` hold
-        copies of them already shrunk."""
+        """The effect and the looks (and, live, the mirror) for ``frame`` with its refined
+        ``alpha`` (None: no mask, the frame passes through); ``frames`` and ``alphas``
+        hold copies of them already shrunk.  Live, the looks follow the wall clock;
+        files, ``t``."""
+        def effect(f: np.ndarray, a: np.ndarray | None) -> np.ndarray:
+            # A look that lit or smoothed the person made a new frame: its shrunk
+            # copies are not the camera frame's.
+            return self._effect(f, a, t, frames if f is frame else None,
+                                alphas if a is alpha else None)
+
+        try:
+            out = self.looks.run(frame, alpha, time.monotonic() if self.live else t, effect)
+        except Exception as e:
+            if not self.live:
+                raise
+            self._failed_once(e)  # a failing look must not stop the stream either
+            out = self._effect(frame, alpha, t, frames, alphas)
+        if self.live and self.cfg.mirror:
+            cv2.flip(out, 1, dst=out)
+        return out
+
+    def _effect(self, frame: np.ndarray, alpha: np.ndarray | None, t: float,
+                frames: Shrinks | None, alphas: Shrinks | None) -> np.ndarray:
         spec = self.effect
         if not spec.needs_mask or alpha is None:
             out = frame.copy()
@@ -164,8 +200,6 @@ class Compositor:
                     raise
                 self._failed_once(e)
                 out = frame.copy()
-        if self.live and self.cfg.mirror:
-            cv2.flip(out, 1, dst=out)
         return out
 
     def _failed_once(self, e: Exception) -> None:
@@ -179,3 +213,8 @@ class Compositor:
     def close(self) -> None:
         if self._background is not None:
             self._background.close()
+
+
+def needs_mask(cfg: Config) -> bool:
+    """``cfg``'s effect or one of its looks needs the person mask."""
+    return get_effect(cfg.effect).needs_mask or bool(cfg.looks.enabled())
