@@ -33,9 +33,11 @@ class Sink:
     description = "soak sink"
 
     def __init__(self) -> None:
-        self._before = {t.ident for t in threading.enumerate()}
+        # The threads themselves, not their idents: an ident is reused once its
+        # thread ends, and a pipeline thread could then pass for an old one.
+        self._before = set(threading.enumerate())
         self.count = 0
-        self.samples: list[tuple[float, int, float, int]] = []  # t, frames, rss, threads
+        self.samples: list[tuple[float, int, float, list[str]]] = []  # t, frames, rss, threads
         self._next = 0.0
 
     def send(self, frame: np.ndarray) -> None:
@@ -44,7 +46,7 @@ class Sink:
         now = time.monotonic()
         if now >= self._next:
             self._next = now + 1.0
-            ours = sum(t.ident not in self._before for t in threading.enumerate())
+            ours = sorted(t.name for t in threading.enumerate() if t not in self._before)
             self.samples.append((now, self.count, rss_mb(), ours))
 
     def close(self) -> None:
@@ -70,13 +72,22 @@ def test_one_minute_soak_is_flat() -> None:
     assert p.error is None
     warm = [s for s in sink.samples if s[0] - t0 > 10]
     rss = [s[2] for s in warm]
-    threads = {s[3] for s in warm}
+    threads = {len(s[3]) for s in warm}
     fps = [(b[1] - a[1]) / (b[0] - a[0]) for a, b in zip(warm, warm[1:], strict=False)]
     print(f"soak {SECONDS}s: RSS {rss[0]:.0f} -> {rss[-1]:.0f} MB (max {max(rss):.0f}), "
           f"threads {sorted(threads)}, fps min {min(fps):.1f} median {np.median(fps):.1f}")
-    assert max(rss) - rss[0] <= 20, "RSS grew by more than 20 MB after warm-up"
-    # A looping-video background brings one reader thread of its own, and only one.
-    assert max(threads) - min(threads) <= 1, f"thread count changed: {sorted(threads)}"
+    # Flat: the last third where the first was.  A background switch (a video's
+    # decoder, a picture scaled) costs a passing peak of ~20 MB that goes again,
+    # in the old tree as in this one; only a peak far above that counts.
+    third = max(1, len(rss) // 3)
+    assert np.median(rss[-third:]) - np.median(rss[:third]) <= 10, rss
+    assert max(rss) - rss[0] <= 40, rss
+    # The pipeline's three threads throughout, and a looping-video background
+    # brings one reader thread of its own, and only one.
+    for *_, names in warm:
+        assert {"vcam-capture", "vcam-segment", "vcam-output"} <= set(names), names
+        assert len(names) <= 4 and set(names) - {"vcam-capture", "vcam-segment",
+                                                 "vcam-output"} <= {"background-video"}, names
     # Against the camera's own rate in the same run (a loaded machine slows both).
     assert np.median(fps) > 0.93 * camera_fps, camera_fps
     assert min(fps) > 0.66 * camera_fps, camera_fps
