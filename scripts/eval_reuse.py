@@ -38,17 +38,12 @@ class LivePath:
     def __init__(self, seg: Segmenter, reuse: int) -> None:
         self.seg, self.gate = seg, StillGate(reuse)
         self.comp = Compositor(Config(effect="replace", background="#1c2a48"))
-        self.conf: np.ndarray | None = None
         self.runs = 0
 
     def alpha(self, frame: np.ndarray, t: float) -> np.ndarray:
-        feed = self.seg.feed(frame)
-        still = self.conf is not None and not self.gate.must_run(feed)
-        if not still:
-            self.conf = self.seg.infer(feed, t)
-            self.runs += 1
-        assert self.conf is not None
-        return self.comp.cut(self.conf, frame, feed, still).alpha
+        got = self.gate.segment(self.seg, frame, t)
+        self.runs += got.fresh
+        return self.comp.cut(got.confidence, frame, got.feed, not got.fresh).alpha
 
 
 def frames_of(path: Path, size: tuple[int, int] | None) -> list[np.ndarray]:

@@ -26,7 +26,7 @@ from vcam.bench.reference import ReferencePipeline
 from vcam.config import Config
 from vcam.offline.stream import MaskStream
 from vcam.stages.compositor import Compositor, Cut
-from vcam.stages.gate import StillGate
+from vcam.stages.gate import Segmented, StillGate
 from vcam.stages.segment import Segmenter, pick_model, segmenter_for
 from vcam.system.tuning import opencv_threads
 
@@ -185,25 +185,21 @@ class VcamStages:
         self._seg = segmenter
         self._comp = Compositor(cfg)
         self._sink = RecordingSink(width, height)
-        self._feed: np.ndarray | None = None
         self._gate = StillGate(cfg.refine.reuse_still)
-        self._confidence: np.ndarray | None = None
-        self._still = False
+        self._last: Segmented | None = None
         self.model_runs = 0
 
     def segment(self, frame: np.ndarray, t: float) -> np.ndarray:
         # The feed is kept for refine and composite, as the live pipeline hands it
         # on; the model's last mask serves again while the picture is still.
-        self._feed = self._seg.feed(frame)
-        self._still = not (self._confidence is None or self._gate.must_run(self._feed))
-        if not self._still:
-            self._confidence = self._seg.infer(self._feed, t)
-            self.model_runs += 1
-        assert self._confidence is not None
-        return self._confidence
+        self._last = self._gate.segment(self._seg, frame, t)
+        self.model_runs += self._last.fresh
+        return self._last.confidence
 
     def refine(self, confidence: np.ndarray, frame: np.ndarray) -> Cut:
-        return self._comp.cut(confidence, frame, self._feed, self._still)
+        last = self._last
+        return self._comp.cut(confidence, frame, last.feed if last else None,
+                              last is not None and not last.fresh)
 
     @functools.cached_property
     def stream(self) -> MaskStream:

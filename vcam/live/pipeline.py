@@ -266,7 +266,6 @@ class Pipeline:
         seen = 0
         seg: Segmenter | None = None
         gate = StillGate(self._cfg.refine.reuse_still)
-        last: np.ndarray | None = None  # the model's latest confidence
         try:
             while not self._stop.is_set():
                 got = self._frames.wait_newer(seen, 0.1)
@@ -276,7 +275,6 @@ class Pipeline:
                 cfg = self._cfg
                 if not needs_mask(cfg):
                     gate.reset()  # a mask from before the pause must not come back
-                    last = None
                     continue  # nothing needs a mask: save the CPU
                 h, w = frame.image.shape[:2]
                 if seg is None or not fits(seg, cfg, w, h):
@@ -284,20 +282,18 @@ class Pipeline:
                         seg.close()
                     seg = self._make_segmenter(cfg, w, h)
                     gate.reset()
-                    last = None
                     log.info("segmentation model: %s (%dx%d)", seg.spec.name,
                              seg.spec.width, seg.spec.height)
                 gate.reuse = cfg.refine.reuse_still
                 t0 = time.perf_counter()
-                feed = seg.feed(frame.image)
-                if last is None or gate.must_run(feed):
-                    last, fresh = seg.infer(feed, frame.t_capture), True
+                got_mask = gate.segment(seg, frame.image, frame.t_capture)
+                if got_mask.fresh:
                     self.stats.segmented += 1
                     self.stats.segment_ms.append((time.perf_counter() - t0) * 1000)
                 else:
-                    fresh = False
                     self.stats.reused += 1
-                self._masks.put(Mask(last, frame.index, feed, fresh))
+                self._masks.put(Mask(got_mask.confidence, frame.index, got_mask.feed,
+                                     got_mask.fresh))
         finally:
             if seg is not None:
                 seg.close()

@@ -2,10 +2,11 @@
 
 In a call most frames differ from the last one the model saw by sensor noise
 and compression alone, and the model is the largest single cost of a frame.
-So the segmentation thread asks :class:`StillGate` first: while the picture
-stays within :data:`STILL_LEVEL` of the last frame the model saw, that
-frame's confidence serves again, for at most ``reuse`` frames in a row.  The
-refinement still runs on every frame, guided by the frame's own edges.
+So the segmentation thread segments through :class:`StillGate`: while the
+picture stays within :data:`STILL_LEVEL` of the last frame the model saw,
+that frame's confidence serves again, for at most ``reuse`` frames in a row,
+marked not fresh, and the compositor keeps the cut-out it made from it
+(:meth:`vcam.stages.compositor.Compositor.cut`).
 
 The measure is the 98th percentile of the change of a tiny grey copy
 (:data:`GATE_SIZE`), taken from the segmenter's feed: the mean would let a
@@ -16,6 +17,9 @@ flickering pixel motion.  On the demo clip at 1280x720, sensor noise
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Protocol
+
 import cv2
 import numpy as np
 
@@ -25,13 +29,43 @@ STILL_LEVEL = 4.0
 """Grey levels (98th percentile of the change) up to which the picture is still."""
 
 
+class Model(Protocol):
+    """What :meth:`StillGate.segment` needs of a segmenter
+    (:class:`vcam.stages.segment.Segmenter`)."""
+
+    def feed(self, frame: np.ndarray) -> np.ndarray: ...
+
+    def infer(self, small: np.ndarray, t: float) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Segmented:
+    """A frame's person confidence, the feed it was judged by, and whether the
+    model saw this frame (``fresh``) or its last confidence serves again."""
+
+    confidence: np.ndarray
+    feed: np.ndarray
+    fresh: bool
+
+
 class StillGate:
-    """``must_run(feed)``: whether the model must see this frame (a BGR feed)."""
+    """``segment(model, frame, t)``: the frame's confidence, the model's own only
+    when the picture moved (``must_run``)."""
 
     def __init__(self, reuse: int) -> None:
         self.reuse = reuse
         self._seen: np.ndarray | None = None
         self._reused = 0
+        self._confidence: np.ndarray | None = None
+
+    def segment(self, model: Model, frame: np.ndarray, t: float) -> Segmented:
+        """``frame`` (BGR, captured at ``t``) through ``model``'s feed, and through the
+        model itself unless the picture is still since the last frame it saw."""
+        feed = model.feed(frame)
+        if self._confidence is None or self.must_run(feed):
+            self._confidence = model.infer(feed, t)
+            return Segmented(self._confidence, feed, True)
+        return Segmented(self._confidence, feed, False)
 
     def must_run(self, feed: np.ndarray) -> bool:
         """True when the model must see ``feed``; then it becomes the frame
@@ -49,5 +83,6 @@ class StillGate:
         return False
 
     def reset(self) -> None:
-        """Make the next frame go to the model (a new source, model or scene)."""
-        self._seen, self._reused = None, 0
+        """Make the next frame go to the model and forget its last confidence (a new
+        source, model or scene, or a pause: an old mask must not come back)."""
+        self._seen, self._reused, self._confidence = None, 0, None
