@@ -43,14 +43,15 @@ so a target that flickers by a grid cell still lets the crop come to rest."""
 
 @dataclass(frozen=True)
 class FrameSettings:
-    """How the framing behaves (from vcam.stages.looks.LooksConfig)."""
+    """How the framing behaves: the ``frame_*`` fields of
+    vcam.stages.looks.LooksConfig, whose defaults and ranges are the only ones."""
 
-    strength: int = 50
-    max_zoom: float = 2.0
-    head: float = 0.33
-    dead_zone: float = 0.06
-    settle: float = 0.6
-    speed: float = 0.6
+    strength: int
+    max_zoom: float
+    head: float
+    dead_zone: float
+    settle: float
+    speed: float
 
 
 Crop = tuple[float, float, float]
