@@ -20,6 +20,7 @@ from vcam.live.pipeline import Pipeline
 from vcam.stages.blend import band_spans, blend
 from vcam.stages.capture import VideoFileSource
 from vcam.stages.compositor import Compositor
+from vcam.stages.framing import enlarge
 from vcam.stages.gate import StillGate
 from vcam.stages.resample import Shrinks, shrink
 from vcam.stages.segment import Segmenter
@@ -217,3 +218,47 @@ def test_a_still_frame_with_the_kept_cut_out_looks_as_if_made_anew(
         small = general_segmenter.feed(again)
         assert psnr(kept.compose(again, conf, small=small, still=True),
                     anew.compose(again, conf, small=small)) >= 45.0
+
+
+@pytest.mark.parametrize("effect", ["none", "replace", "blur", "desaturate", "transparent"])
+def test_an_effect_asked_for_a_crop_makes_exactly_that_part(
+        effect: str, frames_1080p: list[np.ndarray], general_segmenter: Segmenter) -> None:
+    """Auto-framing asks the effect for its crop only: the part made is the same,
+    pixel for pixel, as that part of the whole output, at crops that line up with
+    the working sizes and crops that do not, light wrap and decontamination on."""
+    cfg = Config(effect=effect, background=str(BACKGROUND))
+    cfg = dataclasses.replace(cfg, refine=dataclasses.replace(
+        cfg.refine, light_wrap=0.6, decontaminate=True))
+    comp = Compositor(cfg)
+    regions = [(slice(0, 1080), slice(0, 1920)), (slice(153, 873), slice(301, 1581)),
+               (slice(540, 1080), slice(960, 1920)), (slice(0, 541), slice(0, 963))]
+    try:
+        for i, frame in enumerate(frames_1080p[:4]):
+            feed = general_segmenter.feed(frame)
+            conf = general_segmenter.infer(feed, 2000.0 + i / 30)
+            cut = comp.cut(conf, frame, feed)
+            whole = comp._effect(frame, cut.alpha, 0.0, cut.frames, cut.alphas)
+            assert 0 < np.count_nonzero((cut.alpha > 0) & (cut.alpha < 255))
+            for region in regions:
+                part = comp._effect(frame, cut.alpha, 0.0, cut.frames, cut.alphas, region)
+                assert np.array_equal(part, whole[region]), (effect, region)
+    finally:
+        comp.close()
+
+
+@pytest.mark.parametrize("rect", [(91, 135, 1680, 945), (301, 153, 1280, 720), (0, 540, 960, 540)])
+def test_the_crop_is_enlarged_as_cv2_resize_would_and_mirrored_for_free(
+        rect: tuple[int, int, int, int], frames_1080p: list[np.ndarray]) -> None:
+    """Auto-framing's one resize (a warpAffine, half the time) is within a grey level
+    of cv2.resize's, and the mirrored one is that flipped."""
+    frame = frames_1080p[3]
+    x0, y0, w, h = rect
+    crop = frame[y0:y0 + h, x0:x0 + w]
+    want = cv2.resize(crop, SIZE, interpolation=cv2.INTER_LINEAR)
+    for got, ref in ((enlarge(crop, SIZE), want),
+                     (enlarge(crop, SIZE, mirror=True), cv2.flip(want, 1))):
+        assert got.shape == want.shape
+        diff = np.abs(got.astype(np.int16) - ref)
+        assert diff.max() <= 1 and diff.mean() < 0.2, (rect, diff.max(), diff.mean())
+    assert enlarge(frame, SIZE) is frame
+    assert np.array_equal(enlarge(frame, SIZE, mirror=True), cv2.flip(frame, 1))

@@ -38,18 +38,25 @@ def column_runs(cols: np.ndarray, gap: int) -> list[tuple[int, int]]:
     return list(zip(starts, stops, strict=True))
 
 
+Region = tuple[slice, slice]
+"""(rows, cols) of a frame, plain slices with a start and a stop: the part of the
+output that is wanted (auto-framing's crop, vcam.stages.looks)."""
+
+
 def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray,
-          wall: np.ndarray | None = None, alphas: Shrinks | None = None) -> np.ndarray:
+          wall: np.ndarray | None = None, alphas: Shrinks | None = None,
+          region: Region | None = None) -> np.ndarray:
     """``fg*alpha + bg*(1-alpha)`` in uint8, alpha 0..255 (HxW); a new array.
     With ``wall`` (:func:`wall_estimate`) the band is decontaminated; ``alphas``
-    as for :func:`band_spans`."""
-    return blend_into(bg.copy(), fg, alpha, wall, alphas)
+    as for :func:`band_spans`; ``region``: that part of it only."""
+    return blend_into(bg[region].copy() if region else bg.copy(), fg, alpha, wall, alphas, region)
 
 
 def blend_into(out: np.ndarray, fg: np.ndarray, alpha: np.ndarray,
-               wall: np.ndarray | None = None, alphas: Shrinks | None = None
-               ) -> np.ndarray:
-    """``out = fg*alpha + out*(1-alpha)`` in place, and returns ``out``.
+               wall: np.ndarray | None = None, alphas: Shrinks | None = None,
+               region: Region | None = None) -> np.ndarray:
+    """``out = fg*alpha + out*(1-alpha)`` in place, and returns ``out``; with
+    ``region``, ``out`` is that part of the frame (``fg`` and ``alpha`` are whole).
 
     Only the soft edge band (0 < alpha < 255, a few per cent of a frame) needs
     the per-pixel multiply; everywhere else the answer is ``fg`` or ``out`` as
@@ -66,20 +73,35 @@ def blend_into(out: np.ndarray, fg: np.ndarray, alpha: np.ndarray,
     """
     h, w = alpha.shape
     wall_at = enlarger(wall, (w, h)) if wall is not None else None  # uint8 BGR
+    oy, ox = (region[0].start, region[1].start) if region else (0, 0)
     spans: list[tuple[slice, slice, np.ndarray]] = []
-    for ys, xs in band_spans(alpha, alphas):
+    for ys, xs in band_spans(alpha, alphas) if region is None else clipped(
+            band_spans(alpha, alphas), region):
         a = alpha[ys, xs]
+        at = (slice(ys.start - oy, ys.stop - oy), slice(xs.start - ox, xs.stop - ox))
         # cvtColor's gray->BGR is ~15x faster than cv2.merge((a, a, a)).
         a3 = cv2.cvtColor(a, cv2.COLOR_GRAY2BGR)
         part = cv2.multiply(fg[ys, xs], a3, scale=1 / 255)
         cv2.bitwise_not(a3, dst=a3)  # 255 - alpha for uint8
-        blended = cv2.add(part, cv2.multiply(out[ys, xs], a3, scale=1 / 255))
+        blended = cv2.add(part, cv2.multiply(out[at], a3, scale=1 / 255))
         if wall_at is not None:
             _take_wall_out(blended, fg[ys, xs], a, wall_at(ys, xs))
-        spans.append((ys, xs, blended))
-    cv2.copyTo(fg, alpha, out)
+        spans.append((*at, blended))
+    cv2.copyTo(fg[region] if region else fg, alpha[region] if region else alpha, out)
     for ys, xs, blended in spans:
         out[ys, xs] = blended
+    return out
+
+
+def clipped(spans: list[tuple[slice, slice]], region: Region) -> list[tuple[slice, slice]]:
+    """``spans`` cut to ``region``, those outside it left out."""
+    ry, rx = region
+    out = []
+    for ys, xs in spans:
+        y0, y1 = max(ys.start, ry.start), min(ys.stop, ry.stop)
+        x0, x1 = max(xs.start, rx.start), min(xs.stop, rx.stop)
+        if y0 < y1 and x0 < x1:
+            out.append((slice(y0, y1), slice(x0, x1)))
     return out
 
 
@@ -254,28 +276,35 @@ least 2, so that the spans' enlargements (one source pixel more each side) never
 overlap."""
 
 
-def add_enlarged(dst: np.ndarray, layer: np.ndarray) -> np.ndarray:
-    """``dst += resize(layer, dst's size)`` (bilinear, saturating), in place.
+def add_enlarged(dst: np.ndarray, layer: np.ndarray, region: Region | None = None,
+                 size: tuple[int, int] | None = None) -> np.ndarray:
+    """``dst += resize(layer, dst's size)`` (bilinear, saturating), in place; with
+    ``region``, ``dst`` is that part of a frame of ``size`` (width, height).
 
     The layer is mostly zero (light wrap lights a rim a few pixels deep inside
     the person), so where the size is a whole multiple of the layer's, only
     its lit spans are enlarged and added, strip by strip: at 1080p a tenth of
     the frame instead of all of it.  Returns ``dst``.
     """
-    h, w = dst.shape[:2]
+    h, w = dst.shape[:2] if size is None else size[::-1]
+    ry, rx = region or (slice(0, h), slice(0, w))
     sh, sw = layer.shape[:2]
     if w % sw or h % sh:
-        return cv2.add(dst, cv2.resize(layer, (w, h), interpolation=cv2.INTER_LINEAR), dst=dst)
+        return cv2.add(dst, cv2.resize(layer, (w, h), interpolation=cv2.INTER_LINEAR)[ry, rx],
+                       dst=dst)
     kx, ky = w // sw, h // sh
     lit = layer.max(axis=2) > 0 if layer.ndim == 3 else layer > 0
-    for j0 in range(0, sh, LIGHT_STRIP):
+    for j0 in range(ry.start // ky // LIGHT_STRIP * LIGHT_STRIP, -(-ry.stop // ky), LIGHT_STRIP):
         # Output rows of this strip read layer rows j0 - 1 .. j0 + LIGHT_STRIP.
         cols = np.flatnonzero(lit[max(0, j0 - 1):j0 + LIGHT_STRIP + 1].any(axis=0))
-        rows = slice(j0 * ky, min(h, (j0 + LIGHT_STRIP) * ky))
+        rows = slice(max(ry.start, j0 * ky), min(ry.stop, (j0 + LIGHT_STRIP) * ky))
         for i0, i1 in column_runs(cols, LIGHT_GAP):
             # A lit layer pixel reaches one layer pixel to either side.
-            span = slice(max(0, (i0 - 1) * kx), min(w, (i1 + 1) * kx))
-            part = dst[rows, span]
+            span = slice(max(rx.start, (i0 - 1) * kx), min(rx.stop, (i1 + 1) * kx))
+            if rows.start >= rows.stop or span.start >= span.stop:
+                continue
+            part = dst[rows.start - ry.start:rows.stop - ry.start,
+                       span.start - rx.start:span.stop - rx.start]
             cv2.add(part, enlarge_part(layer, (w, h), rows, span), dst=part)
     return dst
 

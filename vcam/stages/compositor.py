@@ -27,6 +27,7 @@ import numpy as np
 
 from vcam.config import Config
 from vcam.stages.backgrounds import Background, load_background, open_background
+from vcam.stages.blend import Region
 from vcam.stages.effects import EffectParams, EffectSpec, get_effect
 from vcam.stages.looks import LookChain
 from vcam.stages.refine import Refiner
@@ -146,7 +147,7 @@ class Compositor:
         return self._last_cut
 
     def params(self, width: int, height: int, t: float, frames: Shrinks | None = None,
-               alphas: Shrinks | None = None) -> EffectParams:
+               alphas: Shrinks | None = None, region: Region | None = None) -> EffectParams:
         """The settings the effect reads, for a ``width`` x ``height`` frame at ``t``."""
         cfg, spec = self.cfg, self.effect
         background = None
@@ -159,7 +160,7 @@ class Compositor:
                             light_wrap=cfg.refine.light_wrap,
                             light_wrap_width=cfg.refine.light_wrap_width,
                             decontaminate=cfg.refine.decontaminate, frames=frames,
-                            alphas=alphas,
+                            alphas=alphas, region=region,
                             backgrounds=self._backgrounds if background is not None else None)
 
     def apply(self, frame: np.ndarray, alpha: np.ndarray | None, t: float = 0.0,
@@ -168,39 +169,44 @@ class Compositor:
         ``alpha`` (None: no mask, the frame passes through); ``frames`` and ``alphas``
         hold copies of them already shrunk.  Live, the looks follow the wall clock;
         files, ``t``."""
-        def effect(f: np.ndarray, a: np.ndarray | None) -> np.ndarray:
+        def effect(f: np.ndarray, a: np.ndarray | None, region: Region | None) -> np.ndarray:
             # A look that lit or smoothed the person made a new frame: its shrunk
             # copies are not the camera frame's.
             return self._effect(f, a, t, frames if f is frame else None,
-                                alphas if a is alpha else None)
+                                alphas if a is alpha else None, region)
 
+        mirror = self.live and self.cfg.mirror
         try:
-            out = self.looks.run(frame, alpha, time.monotonic() if self.live else t, effect)
+            return self.looks.run(frame, alpha, time.monotonic() if self.live else t, effect,
+                                  mirror=mirror)
         except Exception as e:
             if not self.live:
                 raise
             self._failed_once(e)  # a failing look must not stop the stream either
             out = self._effect(frame, alpha, t, frames, alphas)
-        if self.live and self.cfg.mirror:
+        if mirror:
             cv2.flip(out, 1, dst=out)
         return out
 
     def _effect(self, frame: np.ndarray, alpha: np.ndarray | None, t: float,
-                frames: Shrinks | None, alphas: Shrinks | None) -> np.ndarray:
+                frames: Shrinks | None, alphas: Shrinks | None,
+                region: Region | None = None) -> np.ndarray:
+        """The effect's output, or its ``region`` only."""
         spec = self.effect
         if not spec.needs_mask or alpha is None:
-            out = frame.copy()
-        else:
-            fn = spec.file_fn if not self.live and spec.file_fn else spec.fn
-            try:
-                h, w = frame.shape[:2]
-                out = fn(frame, alpha, self.params(w, h, t, frames, alphas))
-            except Exception as e:
-                if not self.live:
-                    raise
-                self._failed_once(e)
-                out = frame.copy()
-        return out
+            return frame[region].copy() if region else frame.copy()
+        h, w = frame.shape[:2]
+        try:
+            if not self.live and spec.file_fn:
+                # A file's own output (real alpha) is made whole, then cut.
+                out = spec.file_fn(frame, alpha, self.params(w, h, t, frames, alphas))
+                return out[region] if region else out
+            return spec.fn(frame, alpha, self.params(w, h, t, frames, alphas, region))
+        except Exception as e:
+            if not self.live:
+                raise
+            self._failed_once(e)
+            return frame[region].copy() if region else frame.copy()
 
     def _failed_once(self, e: Exception) -> None:
         """One bad frame or background must not stop the stream: the frame passes

@@ -23,8 +23,16 @@ import cv2
 import numpy as np
 
 from vcam.colours import Colour
-from vcam.stages.blend import add_enlarged, blend, blend_into, foreground, solid, wall_estimate
-from vcam.stages.resample import Shrinks
+from vcam.stages.blend import (
+    Region,
+    add_enlarged,
+    blend,
+    blend_into,
+    foreground,
+    solid,
+    wall_estimate,
+)
+from vcam.stages.resample import Shrinks, enlarge_part
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,10 @@ class EffectParams:
     """Smaller copies of the alpha already made (the refiner's working size)."""
     backgrounds: Shrinks | None = None
     """Smaller copies of ``background``, kept while the background stays the same."""
+    region: Region | None = None
+    """Only this part of the output is wanted (auto-framing's crop): the effect
+    returns it, the same pixels as that part of the whole output, having done
+    the full-size work there only."""
 
 
 BLUR_WORK_WIDTH = 320
@@ -73,14 +85,15 @@ def blur_work_width(strength: int, width: int) -> int:
 
 
 def blurred_background(frame: np.ndarray, alpha: np.ndarray, strength: int,
-                       frames: Shrinks | None = None, alphas: Shrinks | None = None
-                       ) -> np.ndarray:
+                       frames: Shrinks | None = None, alphas: Shrinks | None = None,
+                       region: Region | None = None) -> np.ndarray:
     """The background blurred with the person left out (no halo).
 
     A normalised, background-weighted blur: blur(frame * w) / blur(w) with w the
     background weight, so the person's colours do not bleed into the blurred
     background around them.  Done :func:`blur_work_width` pixels wide and scaled
-    back up; ``frames`` and ``alphas`` hold copies already shrunk.
+    back up; ``frames`` and ``alphas`` hold copies already shrunk.  ``region``:
+    that part of it only.
     """
     h, w = frame.shape[:2]
     sw = blur_work_width(strength, w)
@@ -90,6 +103,8 @@ def blurred_background(frame: np.ndarray, alpha: np.ndarray, strength: int,
     else:  # kept for a still frame, which keeps the alpha
         res = alphas.derived(("blur", strength, sw), lambda: _blurred_small(
             frame, alpha, strength, (sw, sh), frames, alphas))
+    if region is not None:
+        return enlarge_part(res, (w, h), *region)
     return cv2.resize(res, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
@@ -117,7 +132,8 @@ LIGHT_WRAP_WORK_WIDTH = 160
 
 def light_wrap(composite: np.ndarray, background: np.ndarray, alpha: np.ndarray,
                strength: float, width: float, alphas: Shrinks | None = None,
-               backgrounds: Shrinks | None = None) -> np.ndarray:
+               backgrounds: Shrinks | None = None, region: Region | None = None
+               ) -> np.ndarray:
     """Let the new background's light spill over the person's edge.
 
     Near the edge, inside the person, the light of the background around that
@@ -128,7 +144,8 @@ def light_wrap(composite: np.ndarray, background: np.ndarray, alpha: np.ndarray,
     The glow is made at :data:`LIGHT_WRAP_WORK_WIDTH`; at full size it is one
     resize and one saturating add, over the rim the light reaches only
     (:func:`add_enlarged`); ``alphas`` and ``backgrounds`` hold copies
-    already shrunk.  ``composite`` is changed in place and returned.
+    already shrunk.  ``composite`` is changed in place and returned; with
+    ``region`` it is that part of the frame (``background`` and ``alpha`` are whole).
     """
     if strength <= 0:
         return composite
@@ -137,7 +154,7 @@ def light_wrap(composite: np.ndarray, background: np.ndarray, alpha: np.ndarray,
     else:  # the same for a still frame, which keeps the alpha, on a still background
         light = alphas.derived(("light", backgrounds, strength, width), lambda: _light(
             background, alpha, strength, width, alphas, backgrounds))
-    return add_enlarged(composite, light)
+    return add_enlarged(composite, light, region, alpha.shape[::-1])
 
 
 def _light(background: np.ndarray, alpha: np.ndarray, strength: float, width: float,
@@ -159,7 +176,7 @@ def _light(background: np.ndarray, alpha: np.ndarray, strength: float, width: fl
 
 
 def effect_none(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
-    return frame.copy()
+    return frame[p.region].copy() if p.region else frame.copy()
 
 
 def _wall(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray | None:
@@ -175,27 +192,29 @@ def effect_replace(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.
     bg = p.background if p.background is not None else solid(frame.shape, (255, 255, 255))
     if bg.shape != frame.shape:
         raise ValueError(f"background shape {bg.shape} != frame shape {frame.shape}")
-    out = blend(frame, bg, alpha, _wall(frame, alpha, p), p.alphas)
+    out = blend(frame, bg, alpha, _wall(frame, alpha, p), p.alphas, p.region)
     return light_wrap(out, bg, alpha, p.light_wrap, p.light_wrap_width, p.alphas,
-                      p.backgrounds if p.background is not None else None)
+                      p.backgrounds if p.background is not None else None, p.region)
 
 
 def effect_blur(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
     # The blurred background is a fresh array: blend into it instead of copying it.
-    return blend_into(blurred_background(frame, alpha, p.blur, p.frames, p.alphas), frame, alpha,
-                      _wall(frame, alpha, p), p.alphas)
+    return blend_into(blurred_background(frame, alpha, p.blur, p.frames, p.alphas, p.region),
+                      frame, alpha, _wall(frame, alpha, p), p.alphas, p.region)
 
 
 def effect_desaturate(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
-    gray = cv2.cvtColor(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
-    return blend_into(gray, frame, alpha, None, p.alphas)
+    part = frame[p.region] if p.region else frame
+    gray = cv2.cvtColor(cv2.cvtColor(part, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    return blend_into(gray, frame, alpha, None, p.alphas, p.region)
 
 
 def effect_transparent(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
     """Live stand-in for transparency: a key colour for chroma keying (a virtual
     camera cannot carry alpha).  Files get the real alpha: see :func:`rgba`."""
-    return blend_into(solid(frame.shape, p.key_colour), frame, alpha, _wall(frame, alpha, p),
-                      p.alphas)
+    part = frame[p.region] if p.region else frame
+    return blend_into(solid(part.shape, p.key_colour), frame, alpha, _wall(frame, alpha, p),
+                      p.alphas, p.region)
 
 
 def rgba(frame: np.ndarray, alpha: np.ndarray, p: EffectParams | None = None) -> np.ndarray:
