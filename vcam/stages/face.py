@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from vcam.stages.modelfile import ModelSpec, native_stderr_silenced, verify_model
 from vcam.stages.resample import halve_toward
-from vcam.stages.segment import ModelSpec, native_stderr_silenced, verify_model
 
 MODEL = ModelSpec("face", "face_detection_short_range.tflite", 128, 128,
                   "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8")
