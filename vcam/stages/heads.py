@@ -187,7 +187,9 @@ class FaceTracker:
         if self.still or last is None or self._searched_t is None:
             return True
         moved = max(abs(fig.top - last.top), abs(sum(fig.heads) - sum(last.heads)) / 2)
-        return t - self._searched_t >= PERIOD or moved > MOVED * last.head
+        since = t - self._searched_t
+        # Moving, a search a frame would follow no better than ~12 a second.
+        return since >= PERIOD or (moved > MOVED * last.head and since >= PERIOD / 3)
 
     def _start(self, fig: Figure, width: int, height: int, t: float) -> None:
         region = search_region(fig, width, height)
