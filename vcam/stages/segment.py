@@ -25,33 +25,20 @@ Both get the same pixels and agree on >99% of a webcam frame's pixels at the
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import importlib.util
 import logging
-import os
-import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from vcam import assets_dir
 from vcam.config import Config, ModelChoice, Runtime
+from vcam.stages.modelfile import ModelSpec, model_path, native_stderr_silenced, verify_model
 from vcam.stages.resample import halve_then_linear
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    file: str
-    width: int
-    height: int
-    sha256: str
+__all__ = ["ModelSpec", "model_path", "native_stderr_silenced", "verify_model"]
 
 
 MODELS = {
@@ -71,47 +58,6 @@ def pick_model(choice: ModelChoice, width: int, height: int) -> ModelSpec:
         # (children photo, 566x350: IoU 0.944 general vs 0.931 landscape).
         choice = ModelChoice.LANDSCAPE if width >= 1.7 * height else ModelChoice.GENERAL
     return MODELS[choice]
-
-
-def model_path(spec: ModelSpec) -> Path:
-    return assets_dir() / "models" / spec.file
-
-
-def verify_model(spec: ModelSpec) -> Path:
-    """The model file, checked against its known sha256."""
-    path = model_path(spec)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"model file missing: {path}. Reinstall SelfieCam, or restore it with "
-            f"`python scripts/fetch_models.py`.")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if digest != spec.sha256:
-        raise ValueError(f"model file {path} is damaged: sha256 {digest} != {spec.sha256}. "
-                         f"Restore it with `python scripts/fetch_models.py`.")
-    return path
-
-
-@contextlib.contextmanager
-def native_stderr_silenced(enabled: bool = True) -> Iterator[None]:
-    """Send fd 2 to /dev/null for the duration.
-
-    MediaPipe's native code (absl, TFLite) writes start-up chatter straight to
-    fd 2; environment variables do not silence it, only this does.
-    """
-    if not enabled:
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 FEED_WIDTH = 640
