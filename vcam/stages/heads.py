@@ -37,10 +37,12 @@ FACE_UP = 0.135
 frontal-face box has its centre) is this many face widths above the detector
 box's centre (tuning clip: 0.137)."""
 PERIOD = 0.5
-"""Seconds between detections while the figure stays put (2 a second).  Four a
-second cost the frame look 0.3 ms a 1080p frame more on average (a detection is
-~1.5 ms) and bought only faster re-framing: 0.57-0.63 instead of 0.83-0.90 s
-after a glide (eval_looks.py), with centring within 0.8-1.6 % either way."""
+"""Seconds between detections while the figure stays put (2 a second: a detection
+is ~1.5 ms at 1080p, and four a second cost the frame look 0.3 ms a frame more
+on average for the same centring)."""
+MOVING_PERIOD = 1 / 12
+"""Seconds between detections while the figure moves: a search a frame would
+follow it no better, and a slower cadence makes re-framing lag."""
 MOVED = 0.5
 """The figure moved this many head widths since the last detection: detect again now."""
 HOLD = 1.0
@@ -191,8 +193,7 @@ class FaceTracker:
             return True
         moved = max(abs(fig.top - last.top), abs(sum(fig.heads) - sum(last.heads)) / 2)
         since = t - self._searched_t
-        # Moving, a search a frame would follow no better than ~12 a second.
-        return since >= PERIOD or (moved > MOVED * last.head and since >= PERIOD / 3)
+        return since >= PERIOD or (moved > MOVED * last.head and since >= MOVING_PERIOD)
 
     def _start(self, fig: Figure, width: int, height: int, t: float) -> None:
         region = search_region(fig, width, height)
