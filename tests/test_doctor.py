@@ -75,7 +75,7 @@ def test_doctor_on_this_machine_fails_on_camera_and_selfiecam_with_fixes(tmp_pat
     assert any(line.startswith("ok    config: no config file, using the defaults")
                for line in lines)
     assert any(line.startswith("ok    models: sha256 ok: general 9ee168ec7c8f, landscape "
-                               "a77d03f4659b") for line in lines)
+                               "a77d03f4659b, face bbff11cebd1e") for line in lines)
     assert line_after("warn  tray: no display").startswith("      fix: run SelfieCam inside")
     assert lines[-1].startswith("2 check(s) failed (camera, virtual camera)")
 
@@ -248,3 +248,22 @@ def test_report_format() -> None:
         "1 check(s) failed (camera): `vcam run` would not work until they are fixed.",
     ]
     assert format_report(checks[:2]).splitlines()[-1] == "`vcam run` should work."
+
+
+def test_a_damaged_face_model_fails_the_models_check(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Auto-framing falls back to the mask alone without its face detector, quietly:
+    doctor is where a damaged copy shows, named, with the command that restores it."""
+    from vcam.stages import modelfile
+    from vcam.system.doctor import check_models
+
+    shutil.copytree(REPO / "assets" / "models", tmp_path / "models")
+    face = tmp_path / "models" / "face_detection_short_range.tflite"
+    data = bytearray(face.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    face.write_bytes(bytes(data))
+    monkeypatch.setattr(modelfile, "assets_dir", lambda: tmp_path)
+    check = check_models()
+    assert check.status is Status.FAIL
+    assert "face_detection_short_range.tflite is damaged" in check.detail
+    assert "scripts/fetch_models.py" in check.fix

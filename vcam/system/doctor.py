@@ -303,13 +303,16 @@ def check_ffmpeg() -> Check:
 
 
 def check_models() -> Check:
-    """The bundled models match their sha256, and a runtime for them is installed."""
+    """The bundled models match their sha256, and a runtime for them is installed
+    (auto-framing's face detector too: without it framing quietly falls back to
+    the mask alone, which only a check here would show)."""
     try:
+        from vcam.stages.face import MODEL as FACE_MODEL
         from vcam.stages.segment import MODELS, litert_available, verify_model
     except ImportError as e:
         return Check("models", Status.FAIL, f"cannot load the segmenter module: {e}", OPENCV_FIX)
     found = []
-    for spec in MODELS.values():
+    for spec in (*MODELS.values(), FACE_MODEL):
         try:
             verify_model(spec)
         except (OSError, ValueError) as e:
