@@ -239,3 +239,10 @@ def test_vcam_apply_frames_a_photo_at_once_and_a_video_by_its_frames_time(
     sizes = [b[2] if (b := ev.face_box(f)) is not None else 0 for f in (frames[0], frames[-1])]
     # A video starts from the full frame and moves in smoothly over its frames.
     assert abs(sizes[0] - face[2]) <= 0.1 * face[2] and sizes[1] > 1.2 * face[2], sizes
+
+
+def test_a_look_list_with_a_bad_strength_names_the_item() -> None:
+    looks = LooksConfig().parse_list("frame, light=60")
+    assert looks.frame and looks.light and looks.light_strength == 60
+    with pytest.raises(ValueError, match=r"'light=bright': a strength is a whole number"):
+        LooksConfig().parse_list("frame,light=bright")

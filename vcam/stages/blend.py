@@ -43,13 +43,18 @@ Region = tuple[slice, slice]
 output that is wanted (auto-framing's crop, vcam.stages.looks)."""
 
 
+def part(image: np.ndarray, region: Region | None) -> np.ndarray:
+    """``image``'s ``region`` (a view), or all of it for None."""
+    return image if region is None else image[region]
+
+
 def blend(fg: np.ndarray, bg: np.ndarray, alpha: np.ndarray,
           wall: np.ndarray | None = None, alphas: Shrinks | None = None,
           region: Region | None = None) -> np.ndarray:
     """``fg*alpha + bg*(1-alpha)`` in uint8, alpha 0..255 (HxW); a new array.
     With ``wall`` (:func:`wall_estimate`) the band is decontaminated; ``alphas``
     as for :func:`band_spans`; ``region``: that part of it only."""
-    return blend_into(bg[region].copy() if region else bg.copy(), fg, alpha, wall, alphas, region)
+    return blend_into(part(bg, region).copy(), fg, alpha, wall, alphas, region)
 
 
 def blend_into(out: np.ndarray, fg: np.ndarray, alpha: np.ndarray,
@@ -73,10 +78,10 @@ def blend_into(out: np.ndarray, fg: np.ndarray, alpha: np.ndarray,
     """
     h, w = alpha.shape
     wall_at = enlarger(wall, (w, h)) if wall is not None else None  # uint8 BGR
-    oy, ox = (region[0].start, region[1].start) if region else (0, 0)
+    region = region or (slice(0, h), slice(0, w))
+    oy, ox = region[0].start, region[1].start
     spans: list[tuple[slice, slice, np.ndarray]] = []
-    for ys, xs in band_spans(alpha, alphas) if region is None else clipped(
-            band_spans(alpha, alphas), region):
+    for ys, xs in clipped(band_spans(alpha, alphas), region):
         a = alpha[ys, xs]
         at = (slice(ys.start - oy, ys.stop - oy), slice(xs.start - ox, xs.stop - ox))
         # cvtColor's gray->BGR is ~15x faster than cv2.merge((a, a, a)).
@@ -87,7 +92,7 @@ def blend_into(out: np.ndarray, fg: np.ndarray, alpha: np.ndarray,
         if wall_at is not None:
             _take_wall_out(blended, fg[ys, xs], a, wall_at(ys, xs))
         spans.append((*at, blended))
-    cv2.copyTo(fg[region] if region else fg, alpha[region] if region else alpha, out)
+    cv2.copyTo(fg[region], alpha[region], out)
     for ys, xs, blended in spans:
         out[ys, xs] = blended
     return out

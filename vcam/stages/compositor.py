@@ -22,14 +22,13 @@ import logging
 import time
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from vcam.config import Config
 from vcam.stages.backgrounds import Background, load_background, open_background
-from vcam.stages.blend import Region
+from vcam.stages.blend import Region, part
 from vcam.stages.effects import EffectParams, EffectSpec, get_effect
-from vcam.stages.looks import LookChain
+from vcam.stages.looks import LookChain, flipped
 from vcam.stages.refine import Refiner
 from vcam.stages.resample import Shrinks
 
@@ -183,10 +182,7 @@ class Compositor:
             if not self.live:
                 raise
             self._failed_once(e)  # a failing look must not stop the stream either
-            out = self._effect(frame, alpha, t, frames, alphas)
-        if mirror:
-            cv2.flip(out, 1, dst=out)
-        return out
+            return flipped(self._effect(frame, alpha, t, frames, alphas), mirror)
 
     def _effect(self, frame: np.ndarray, alpha: np.ndarray | None, t: float,
                 frames: Shrinks | None, alphas: Shrinks | None,
@@ -194,19 +190,19 @@ class Compositor:
         """The effect's output, or its ``region`` only."""
         spec = self.effect
         if not spec.needs_mask or alpha is None:
-            return frame[region].copy() if region else frame.copy()
+            return part(frame, region).copy()
         h, w = frame.shape[:2]
         try:
             if not self.live and spec.file_fn:
                 # A file's own output (real alpha) is made whole, then cut.
                 out = spec.file_fn(frame, alpha, self.params(w, h, t, frames, alphas))
-                return out[region] if region else out
+                return part(out, region)
             return spec.fn(frame, alpha, self.params(w, h, t, frames, alphas, region))
         except Exception as e:
             if not self.live:
                 raise
             self._failed_once(e)
-            return frame[region].copy() if region else frame.copy()
+            return part(frame, region).copy()
 
     def _failed_once(self, e: Exception) -> None:
         """One bad frame or background must not stop the stream: the frame passes

@@ -29,6 +29,7 @@ from vcam.stages.blend import (
     blend,
     blend_into,
     foreground,
+    part,
     solid,
     wall_estimate,
 )
@@ -176,7 +177,7 @@ def _light(background: np.ndarray, alpha: np.ndarray, strength: float, width: fl
 
 
 def effect_none(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
-    return frame[p.region].copy() if p.region else frame.copy()
+    return part(frame, p.region).copy()
 
 
 def _wall(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray | None:
@@ -204,17 +205,16 @@ def effect_blur(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.nda
 
 
 def effect_desaturate(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
-    part = frame[p.region] if p.region else frame
-    gray = cv2.cvtColor(cv2.cvtColor(part, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    gray = cv2.cvtColor(cv2.cvtColor(part(frame, p.region), cv2.COLOR_BGR2GRAY),
+                        cv2.COLOR_GRAY2BGR)
     return blend_into(gray, frame, alpha, None, p.alphas, p.region)
 
 
 def effect_transparent(frame: np.ndarray, alpha: np.ndarray, p: EffectParams) -> np.ndarray:
     """Live stand-in for transparency: a key colour for chroma keying (a virtual
     camera cannot carry alpha).  Files get the real alpha: see :func:`rgba`."""
-    part = frame[p.region] if p.region else frame
-    return blend_into(solid(part.shape, p.key_colour), frame, alpha, _wall(frame, alpha, p),
-                      p.alphas, p.region)
+    key = solid(part(frame, p.region).shape, p.key_colour)
+    return blend_into(key, frame, alpha, _wall(frame, alpha, p), p.alphas, p.region)
 
 
 def rgba(frame: np.ndarray, alpha: np.ndarray, p: EffectParams | None = None) -> np.ndarray:

@@ -25,7 +25,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from vcam.stages.blend import Region
+from vcam.stages.blend import Region, part
 from vcam.stages.figure import Figure, find_figure
 from vcam.stages.framing import Framer, FrameSettings, enlarge
 from vcam.stages.heads import FaceTracker
@@ -104,10 +104,10 @@ class LooksConfig:
         looks = self
         if text.strip() == "none":
             return dataclasses.replace(self, **dict.fromkeys(look_names(), False))
-        for part in filter(None, (p.strip() for p in text.split(","))):
-            name, _, level = part.partition("=")
+        for item in filter(None, (p.strip() for p in text.split(","))):
+            name, _, level = item.partition("=")
             if level and not level.isdigit():
-                raise ValueError(f"{part!r}: a strength is a whole number 0..{STRENGTH_MAX}")
+                raise ValueError(f"{item!r}: a strength is a whole number 0..{STRENGTH_MAX}")
             n = int(level) if level else None
             looks = looks.with_look(name.strip(), on=n != 0, strength=n or None)
         return looks
@@ -327,7 +327,7 @@ class LookChain:
         working sizes, and their fast paths fall away."""
         names = self.active
         if not names:
-            return _flipped(effect(frame, alpha, None), mirror)
+            return flipped(effect(frame, alpha, None), mirror)
         h, w = frame.shape[:2]
         looks = [(LOOKS[n], self._state(n, w, h)) for n in names]
         fig = self._figure_of(alpha)
@@ -343,13 +343,13 @@ class LookChain:
             if (cw, ch) != (w, h):
                 region = (slice(y0, y0 + ch), slice(x0, x0 + cw))
         out = effect(work, alpha, region)
-        part = alpha[region] if alpha is not None and region else alpha
+        cut = part(alpha, region) if alpha is not None else None
         for _, look in looks:
-            out = look.after(out, part, fig, t)
-        return enlarge(out, (w, h), mirror=mirror) if region else _flipped(out, mirror)
+            out = look.after(out, cut, fig, t)
+        return enlarge(out, (w, h), mirror=mirror) if region else flipped(out, mirror)
 
 
-def _flipped(out: np.ndarray, mirror: bool) -> np.ndarray:
+def flipped(out: np.ndarray, mirror: bool) -> np.ndarray:
     """``out`` (owned) flipped left to right in place if ``mirror``."""
     if mirror:
         cv2.flip(out, 1, dst=out)
